@@ -1,0 +1,136 @@
+"""The `amin` command line (the harness layer: it may import every layer; nothing imports it).
+
+Each subcommand lives in its own module and registers itself through
+`COMMANDS`; heavy dependencies (cvxpy, z3, hypothesis) are imported only when
+their command runs. Bad input exits with status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from typing import Any, Callable, NoReturn, Sequence
+
+# name -> "module:function"; the function adds the subcommand's arguments and sets `func`.
+COMMANDS: dict[str, str] = {
+    "simulate": "amin.cli:add_simulate",
+    "solve": "optimal.cli:add_solve",
+    "prove": "proofs.cli:add_prove",
+    "search": "amin.search.cli:add_search",
+    "replay": "amin.search.cli:add_replay",
+    "claims": "amin.ledger:add_claims",
+    "report": "amin.report.cli:add_report",
+    "verify": "amin.verify:add_verify",
+}
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not usage + error
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain fixed-width text table."""
+    cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
+    widths = [max(len(r[k]) for r in cells) for k in range(len(headers))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt(c: Any) -> str:
+    if isinstance(c, float):
+        return f"{c:.4g}"
+    return str(c)
+
+
+# --- simulate ------------------------------------------------------------------
+def add_simulate(sub: argparse._SubParsersAction) -> None:
+    from .schedulers import EVICTION_KEYS, SCHEDULERS, TIE_BREAKS
+
+    p = sub.add_parser("simulate", help="run one scheduler on an instance file", description="Run one scheduler on an instance file (SPEC section 7).")
+    p.add_argument("file", help="instance JSON file")
+    p.add_argument("--scheduler", "-s", required=True, choices=sorted(SCHEDULERS), metavar="{" + ",".join(SCHEDULERS) + "}")
+    p.add_argument("--tie-break", choices=TIE_BREAKS, default="random", help="eviction ties (default: random)")
+    p.add_argument("--seed", type=int, default=0, help="seed for random tie-breaks (default: 0)")
+    p.add_argument("--eviction-key", choices=EVICTION_KEYS, default="bound", help="evict by planned length or by progress (default: bound)")
+    p.add_argument("--engine", choices=("reference", "fast"), default=None, help=argparse.SUPPRESS)
+    p.add_argument("--detail", action="store_true", help="with --json: add the eviction log, wasted tokens and memory series")
+    p.add_argument("--json", action="store_true", help="print the SPEC section 7 JSON")
+    p.set_defaults(func=run_simulate)
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    from .engine import simulate
+    from .model import load_instance
+
+    inst = load_instance(args.file)
+    options = dict(tie_break=args.tie_break, seed=args.seed, eviction_key=args.eviction_key)
+    if args.engine is not None:
+        options["engine"] = args.engine
+    result = simulate(inst, args.scheduler, **options)
+    if args.json:
+        print_json(result.to_dict(detail=args.detail))
+        return 0
+    n = len(inst.requests)
+    print(f"{args.scheduler} on {args.file}: {n} requests, capacity {inst.capacity}")
+    print(
+        format_table(
+            ["total_latency", "mean_latency", "makespan", "peak_memory", "evictions", "wasted_tokens"],
+            [[result.total_latency, result.total_latency / n, result.makespan, result.peak_memory, result.evictions, result.wasted_tokens]],
+        )
+    )
+    if n <= 30:
+        print()
+        rows = [[r.index, r.arrival, r.start, r.completion, r.latency, r.evictions] for r in result.records]
+        print(format_table(["index", "arrival", "start", "completion", "latency", "evictions"], rows))
+    return 0
+
+
+# --- entry point -----------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="amin", description="Reference simulator and verification suite for the Amin/Amax LLM schedulers.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"amin {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, target in COMMANDS.items():
+        module, func = target.split(":")
+        try:
+            adder: Callable[[argparse._SubParsersAction], None] = getattr(importlib.import_module(module), func)
+        except (ImportError, AttributeError):
+            continue  # a command whose module is not there (yet) is simply not offered
+        adder(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .model import InstanceError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except (InstanceError, UsageError, ValueError, FileNotFoundError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        print(f"amin {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"amin {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

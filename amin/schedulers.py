@@ -1,0 +1,265 @@
+"""The schedulers of SPEC section 3 as small policy objects plugged into the one round loop (`amin.engine`).
+
+A scheduler answers three questions: the initial planned length of a request,
+the order in which running requests are evicted on overflow, and which waiting
+requests to admit. The loop-level hooks (`refine`, `cap`, `choose_evictions`)
+have the SPEC behaviour; only a policy that needs a different round, or a
+deliberately broken variant in `proofs/`, overrides them.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from .model import PublicRequest, Request
+
+TIE_BREAKS = ("random", "index")
+EVICTION_KEYS = ("bound", "progress")
+
+
+@dataclass(slots=True)
+class Job:
+    """The online state of one request, as the round loop keeps it and schedulers read it.
+
+    `request` is the full Request only for clairvoyant schedulers; others get a
+    PublicRequest, which has no true output length. `planned_length` is amin's
+    pseudo lower bound (amax's upper bound, hsf's true length ...). `progress`
+    is the number of tokens produced in the current run (0 while waiting).
+    """
+
+    index: int
+    request: Request | PublicRequest
+    planned_length: int
+    tie_rank: int
+    start: int | None = None
+    progress: int = 0
+    evictions: int = 0
+    wasted_tokens: int = 0
+    completion: int | None = None
+
+    @property
+    def status(self) -> str:
+        if self.completion is not None:
+            return "done"
+        return "waiting" if self.start is None else "running"
+
+    @property
+    def planned_end(self) -> int:
+        assert self.start is not None
+        return self.start + self.planned_length
+
+
+class PlanningCheck:
+    """The MC-SF admission test: would the running jobs plus the new starts fit at every planned end point?
+
+    Memory under the plan is linear between planned end points and drops only
+    after them, so checking those points suffices (SPEC section 2). Candidates
+    arrive in ascending planned length, so each test is one pass over the
+    points: O(running + admitted) per candidate.
+    """
+
+    def __init__(self, running: Sequence[Job], t: int, capacity: int) -> None:
+        self.t = t
+        self.capacity = capacity
+        # Each planned job contributes (prompt - start) + x to memory at every point x <= its planned end.
+        self.items: list[tuple[int, int]] = [(j.planned_end, j.request.prompt - j.start) for j in running]  # type: ignore[operator]
+        self.load: dict[int, int] = {}  # planned end point x -> planned memory at x
+        # Suffix sums over ends in descending order: O(R log R).
+        items = sorted(self.items, reverse=True)
+        acc_c = acc_n = k = 0
+        for end in sorted({e for e, _ in items}, reverse=True):
+            while k < len(items) and items[k][0] >= end:
+                acc_c += items[k][1]
+                acc_n += 1
+                k += 1
+            self.load[end] = acc_c + acc_n * end
+
+    def fits(self, prompt: int, planned_length: int) -> bool:
+        end = self.t + planned_length
+        c = prompt - self.t
+        if end not in self.load:
+            at_end = sum(cj + end for e, cj in self.items if e >= end) + c + end
+        else:
+            at_end = self.load[end] + c + end
+        if at_end > self.capacity:
+            return False
+        return all(v + c + x <= self.capacity for x, v in self.load.items() if x < end)
+
+    def add(self, prompt: int, planned_length: int) -> None:
+        end = self.t + planned_length
+        c = prompt - self.t
+        if end not in self.load:
+            self.load[end] = sum(cj + end for e, cj in self.items if e >= end)
+        for x in self.load:
+            if x <= end:
+                self.load[x] += c + x
+        self.items.append((end, c))
+
+    def try_add(self, job: Job) -> bool:
+        if not self.fits(job.request.prompt, job.planned_length):
+            return False
+        self.add(job.request.prompt, job.planned_length)
+        return True
+
+
+class MemoryCheck:
+    """FCFS admission (vLLM-like): admit while next round's memory stays within capacity."""
+
+    def __init__(self, need: int, capacity: int) -> None:
+        self.need = need
+        self.capacity = capacity
+
+    def try_add(self, job: Job) -> bool:
+        grown = self.need + job.request.prompt + 1
+        if grown > self.capacity:
+            return False
+        self.need = grown
+        return True
+
+
+class Scheduler:
+    """Base policy: MC-SF admission, evict the smallest planned length (or progress) first.
+
+    Options (SPEC section 3): `tie_break` ("random" with `seed`, or "index") breaks
+    eviction ties; `eviction_key` is "bound" (planned length) or "progress" (tokens
+    produced). Under "random" each request gets one random rank from `seed` when
+    the run starts (docs/semantics.md says why).
+    """
+
+    name = "base"
+    clairvoyant = False  # may read the true output length
+    admits_after_eviction = True
+
+    def __init__(self, *, tie_break: str = "random", seed: int = 0, eviction_key: str = "bound") -> None:
+        if tie_break not in TIE_BREAKS:
+            raise ValueError(f"unknown tie_break {tie_break!r} (choose from {', '.join(TIE_BREAKS)})")
+        if eviction_key not in EVICTION_KEYS:
+            raise ValueError(f"unknown eviction_key {eviction_key!r} (choose from {', '.join(EVICTION_KEYS)})")
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
+        self.tie_break = tie_break
+        self.seed = seed
+        self.eviction_key = eviction_key
+
+    def options(self) -> dict[str, Any]:
+        return {"tie_break": self.tie_break, "seed": self.seed, "eviction_key": self.eviction_key}
+
+    def tie_ranks(self, n: int) -> list[int]:
+        """One tie-break rank per request: its index, or a seeded random permutation."""
+        ranks = list(range(n))
+        if self.tie_break == "random":
+            random.Random(self.seed).shuffle(ranks)
+        return ranks
+
+    # --- the three decisions -------------------------------------------------
+    def initial_planned_length(self, request: Request | PublicRequest) -> int:
+        raise NotImplementedError
+
+    def eviction_priority(self, job: Job) -> tuple[int, ...]:
+        """Running jobs are evicted in ascending order of this key."""
+        key = job.planned_length if self.eviction_key == "bound" else job.progress
+        return (key, job.tie_rank)
+
+    def admission_priority(self, job: Job) -> tuple[int, ...]:
+        """Waiting jobs are offered for admission in ascending order of this key."""
+        return (job.planned_length, job.request.arrival, job.index)
+
+    def admission(self, running: Sequence[Job], t: int, capacity: int, need: int) -> PlanningCheck | MemoryCheck:
+        """A fresh admission test for round t; its try_add(job) admits or refuses one candidate."""
+        return PlanningCheck(running, t, capacity)
+
+    # --- loop hooks: SPEC behaviour; override only for a different round -------
+    def refine(self, planned_length: int, produced: int) -> int:
+        """A running job that produced `produced` tokens without finishing has output >= produced + 1."""
+        return max(planned_length, produced + 1)
+
+    def cap(self, planned_length: int, prompt: int, capacity: int) -> int:
+        """No request can ever hold more than the capacity."""
+        return min(planned_length, capacity - prompt)
+
+    def choose_evictions(self, ordered: Sequence[Job], need: int, capacity: int) -> list[Job]:
+        """Evict in the given order until next round's memory `need` fits the capacity."""
+        out: list[Job] = []
+        for job in ordered:
+            if need <= capacity:
+                break
+            out.append(job)
+            need -= job.request.prompt + job.progress + 1
+        return out
+
+
+class HSF(Scheduler):
+    """Hindsight shortest-first: MC-SF planning with the true output lengths (a clairvoyant benchmark)."""
+
+    name = "hsf"
+    clairvoyant = True
+
+    def initial_planned_length(self, request: Request | PublicRequest) -> int:
+        assert isinstance(request, Request)
+        return request.output
+
+
+class Amax(Scheduler):
+    """Plan with each request's predicted upper bound."""
+
+    name = "amax"
+
+    def initial_planned_length(self, request: Request | PublicRequest) -> int:
+        return request.upper
+
+
+class Amin(Scheduler):
+    """Plan with the lower bound, raise it as tokens arrive, evict the least-progressed first."""
+
+    name = "amin"
+
+    def initial_planned_length(self, request: Request | PublicRequest) -> int:
+        return request.lower
+
+
+class MCSF(Scheduler):
+    """MC-SF with a point prediction: the request's `predicted` length, else its upper bound."""
+
+    name = "mcsf"
+
+    def initial_planned_length(self, request: Request | PublicRequest) -> int:
+        return request.predicted if request.predicted is not None else request.upper
+
+
+class FCFS(Scheduler):
+    """vLLM-like: arrival order, admit while next round fits, evict the most recently admitted first."""
+
+    name = "fcfs"
+    admits_after_eviction = False
+
+    def initial_planned_length(self, request: Request | PublicRequest) -> int:
+        return 1  # FCFS plans nothing; 1 is the trivially valid lower bound, refined like any other
+
+    def eviction_priority(self, job: Job) -> tuple[int, ...]:
+        assert job.start is not None
+        # Most recently admitted first; within one round, the last one admitted (largest (arrival, index)).
+        return (-job.start, -job.request.arrival, -job.index)
+
+    def admission_priority(self, job: Job) -> tuple[int, ...]:
+        return (job.request.arrival, job.index)
+
+    def admission(self, running: Sequence[Job], t: int, capacity: int, need: int) -> PlanningCheck | MemoryCheck:
+        return MemoryCheck(need, capacity)
+
+
+SCHEDULERS: dict[str, type[Scheduler]] = {cls.name: cls for cls in (HSF, Amax, Amin, MCSF, FCFS)}
+
+
+def make_scheduler(scheduler: str | Scheduler | type[Scheduler], **options: Any) -> Scheduler:
+    """A scheduler object from a name (hsf, amax, amin, mcsf, fcfs), a class, or an instance."""
+    if isinstance(scheduler, Scheduler):
+        if options:
+            raise ValueError("options must be given to the scheduler's constructor, not with an instance")
+        return scheduler
+    if isinstance(scheduler, type) and issubclass(scheduler, Scheduler):
+        return scheduler(**options)
+    if scheduler not in SCHEDULERS:
+        raise ValueError(f"unknown scheduler {scheduler!r} (choose from {', '.join(SCHEDULERS)})")
+    return SCHEDULERS[scheduler](**options)
