@@ -200,7 +200,6 @@ class Simulation:
             records=tuple(records),
             eviction_log=tuple(self._runs),
             memory=memory,
-            rounds=self.rounds,
         )
 
 

@@ -57,7 +57,11 @@ class Result:
     records: tuple[Record, ...]
     eviction_log: tuple[Eviction, ...]
     memory: tuple[int, ...] = field(repr=False)
-    rounds: int  # rounds the loop executed (idle stretches with nothing to do are skipped)
+
+    @property
+    def rounds(self) -> int:
+        """Busy rounds: rounds t after which some request holds memory (memory[t + 1] > 0)."""
+        return sum(1 for m in self.memory[1:] if m > 0)
 
     @property
     def total_latency(self) -> int:
