@@ -1,0 +1,88 @@
+"""The command line: the JSON contract of SPEC section 7, and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from amin.cli import main
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "amin" / "examples" / "six_identical.json"
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_simulate_json_contract(capsys):
+    code, out, err = run_cli(capsys, "simulate", str(EXAMPLE), "--scheduler", "hsf", "--json")
+    assert code == 0 and err == ""
+    data = json.loads(out)
+    assert list(data) == ["total_latency", "peak_memory", "evictions", "makespan", "records"]
+    assert data["total_latency"] == 36 and data["makespan"] == 9 and data["evictions"] == 0
+    assert data["records"][2] == {"index": 2, "start": 3, "completion": 6, "latency": 6, "evictions": 0}
+
+
+def test_simulate_options_reach_the_scheduler(capsys):
+    _, out, _ = run_cli(capsys, "simulate", str(EXAMPLE), "-s", "amin", "--tie-break", "index", "--json", "--detail")
+    data = json.loads(out)
+    assert data["evictions"] == 4
+    assert data["options"] == {"tie_break": "index", "seed": 0, "eviction_key": "bound"}
+    assert data["eviction_log"][0] == {"index": 0, "start": 0, "round": 1}
+
+
+def test_simulate_human_table(capsys):
+    code, out, _ = run_cli(capsys, "simulate", str(EXAMPLE), "-s", "amax")
+    assert code == 0
+    assert "total_latency" in out and "63" in out
+
+
+def write(tmp_path, text):
+    p = tmp_path / "inst.json"
+    p.write_text(text)
+    return str(p)
+
+
+def inst_json(**fields):
+    r = {"prompt": 1, "output": 3, "lower": 1, "upper": 5}
+    r.update(fields)
+    return json.dumps({"format": "amin-instance/1", "capacity": 9, "requests": [r]})
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (None, "cannot read"),
+        ("{oops", "invalid JSON"),
+        (inst_json(output="3"), "field 'output' must be an integer"),
+        (inst_json(lower=6), "exceeds field 'upper'"),
+        (inst_json(output=0), "field 'output' must be >= 1"),
+        (inst_json(prompt=8), "cannot fit alone"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys, content, fragment):
+    path = str(tmp_path / "missing.json") if content is None else write(tmp_path, content)
+    code, out, err = run_cli(capsys, "simulate", path, "-s", "amin", "--json")
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and fragment in err and err.startswith("amin simulate: error:")
+
+
+def test_unknown_scheduler_exits_2_with_one_line(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["simulate", str(EXAMPLE), "--scheduler", "sjf"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "invalid choice: 'sjf'" in err
+
+
+def test_console_entry_point_runs_without_traceback(tmp_path):
+    bad = write(tmp_path, inst_json(lower=0))
+    proc = subprocess.run([sys.executable, "-m", "amin", "simulate", bad, "-s", "amin"], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
