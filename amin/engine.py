@@ -133,10 +133,8 @@ class Simulation:
 
         # 3. Overflow check: memory at t + 1.
         need = sum(j.request.prompt + j.progress + 1 for j in self.running)
-        evicted: list[Job] = []
-        if need > cap:
-            ordered = sorted(self.running, key=sched.eviction_priority)
-            evicted = sched.choose_evictions(ordered, need, cap)
+        evicted = list(sched.select_evictions(self.running, t, need, cap))
+        if evicted:
             gone = {j.index for j in evicted}
             self.running = [j for j in self.running if j.index not in gone]
             for j in evicted:
@@ -221,7 +219,13 @@ def simulate(
         raise ValueError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
     inst = load_instance(instance)
     sched = make_scheduler(scheduler, **options)
+    if engine == "fast" and observer is None:
+        from .fast import simulate_fast, supports  # the fast engine imports this module
+
+        # A user policy or mutant (any other class, or a patched hook) is not the built-in semantics.
+        if supports(sched):
+            return simulate_fast(inst, sched, max_rounds=max_rounds)
     return Simulation(inst, sched, max_rounds=max_rounds).run(observer)
 
 
-ENGINES = ("reference",)
+ENGINES = ("reference", "fast")

@@ -179,6 +179,18 @@ class Scheduler:
         """No request can ever hold more than the capacity."""
         return min(planned_length, capacity - prompt)
 
+    def select_evictions(self, running: Sequence[Job], t: int, need: int, capacity: int) -> list[Job]:
+        """Step 3 of the round: which running jobs to evict, given next round's memory `need`.
+
+        The SPEC round evicts only on overflow, in `eviction_priority` order, until
+        `need` fits. A policy that needs a different round (for example proactive
+        preemption) overrides this hook; docs/verify.md says which guarantees then
+        still hold. Evictees must be running jobs; each is evicted at most once per round.
+        """
+        if need <= capacity:
+            return []
+        return self.choose_evictions(sorted(running, key=self.eviction_priority), need, capacity)
+
     def choose_evictions(self, ordered: Sequence[Job], need: int, capacity: int) -> list[Job]:
         """Evict in the given order until next round's memory `need` fits the capacity."""
         out: list[Job] = []
