@@ -84,11 +84,15 @@ def check_schedule(
 
 def check_result(instance: Instance, result: Result) -> list[int]:
     """Check a simulation result: the schedule is valid, and its totals and memory agree with the records."""
+    counts = [0] * len(instance.requests)
+    lost = [0] * len(instance.requests)
+    for e in result.eviction_log:
+        counts[e.index] += 1
+        lost[e.index] += e.tokens
     for i, (r, rec) in enumerate(zip(instance.requests, result.records, strict=True)):
         if rec.index != i or rec.completion - rec.start != r.output or rec.arrival != r.arrival:
             raise ScheduleError(f"request {i}: record {rec} disagrees with the instance")
-        n_ev = sum(1 for e in result.eviction_log if e.index == i)
-        wasted = sum(e.tokens for e in result.eviction_log if e.index == i)
+        n_ev, wasted = counts[i], lost[i]
         if rec.evictions != n_ev or rec.wasted_tokens != wasted:
             raise ScheduleError(f"request {i}: record counts {rec.evictions} evictions, the log {n_ev}")
     memory = check_schedule(instance, result.starts, result.eviction_log)

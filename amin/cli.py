@@ -65,7 +65,7 @@ def add_simulate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tie-break", choices=TIE_BREAKS, default="random", help="eviction ties (default: random)")
     p.add_argument("--seed", type=int, default=0, help="seed for random tie-breaks (default: 0)")
     p.add_argument("--eviction-key", choices=EVICTION_KEYS, default="bound", help="evict by planned length or by progress (default: bound)")
-    p.add_argument("--engine", choices=("reference", "fast"), default=None, help=argparse.SUPPRESS)
+    p.add_argument("--engine", choices=("fast", "reference"), default="fast", help="fast (event-driven, the default) or reference (the readable round loop); identical results")
     p.add_argument("--detail", action="store_true", help="with --json: add the eviction log, wasted tokens and memory series")
     p.add_argument("--json", action="store_true", help="print the SPEC section 7 JSON")
     p.set_defaults(func=run_simulate)
@@ -76,10 +76,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     from .model import load_instance
 
     inst = load_instance(args.file)
-    options = dict(tie_break=args.tie_break, seed=args.seed, eviction_key=args.eviction_key)
-    if args.engine is not None:
-        options["engine"] = args.engine
-    result = simulate(inst, args.scheduler, **options)
+    result = simulate(inst, args.scheduler, engine=args.engine, tie_break=args.tie_break, seed=args.seed, eviction_key=args.eviction_key)
     if args.json:
         print_json(result.to_dict(detail=args.detail))
         return 0

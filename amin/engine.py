@@ -207,10 +207,13 @@ def simulate(
     *,
     max_rounds: int | None = None,
     observer: Callable[[Simulation, RoundEvent], None] | None = None,
-    engine: str = "reference",
+    engine: str = "fast",
     **options: Any,
 ) -> Result:
     """Run one scheduler on one instance. Options: tie_break ("random"|"index"), seed, eviction_key ("bound"|"progress").
+
+    `engine="fast"` (amin.fast, the default) gives exactly the reference loop's result for the
+    built-in schedulers; other policies and runs with an observer use the reference loop.
 
     `observer(sim, event)` is called after every round with the live simulation,
     so that invariants can be checked round by round.
