@@ -1,0 +1,279 @@
+"""The time-indexed model of SPEC section 4 as sparse matrices: request classes, start windows, memory rows.
+
+One builder serves both the exact integer program (one column per class and
+start time) and the relaxations in `optimal.bounds` (one column per class and
+bucket of start times, memory rows sampled every `stride` rounds).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from amin import Instance, check_schedule, memory_profile, simulate
+from amin.schedulers import SCHEDULERS
+
+
+@dataclass(frozen=True)
+class RequestClass:
+    """Interchangeable requests: same arrival, prompt and output; `members` are request indices, ascending."""
+
+    arrival: int
+    prompt: int
+    output: int
+    members: tuple[int, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.members)
+
+
+def request_classes(instance: Instance, aggregate: bool = True) -> tuple[RequestClass, ...]:
+    """Group identical requests (aggregate=True) or give every request its own class."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for i, r in enumerate(instance.requests):
+        key = (r.arrival, r.prompt, r.output) if aggregate else (r.arrival, r.prompt, r.output, i)
+        groups.setdefault(key, []).append(i)
+    return tuple(RequestClass(k[0], k[1], k[2], tuple(m)) for k, m in sorted(groups.items()))
+
+
+@dataclass(frozen=True)
+class KnownSchedule:
+    """A feasible non-preemptive schedule (checked), with where it came from."""
+
+    total_latency: int
+    starts: tuple[int, ...]
+    source: str
+
+
+def total_latency(instance: Instance, starts: tuple[int, ...] | list[int]) -> int:
+    return sum(p + r.output - r.arrival for r, p in zip(instance.requests, starts, strict=True))
+
+
+LIST_MAX_REQUESTS = 100
+
+
+def list_schedule(instance: Instance, order: list[int] | tuple[int, ...]) -> tuple[int, ...]:
+    """Place requests in `order`, each at its earliest feasible start given those already placed.
+
+    Later requests may start before earlier ones (backfilling). Always feasible:
+    the worst case puts a request after every placed one, and each fits alone.
+    """
+    reqs = instance.requests
+    horizon = max(r.arrival for r in reqs) + sum(r.output for r in reqs) + max(r.output for r in reqs) + 2
+    memory = [0] * (horizon + 1)
+    starts = [0] * len(reqs)
+    cap = instance.capacity
+    for i in order:
+        s, o, p = reqs[i].prompt, reqs[i].output, reqs[i].arrival
+        while not all(memory[p + d] + s + d <= cap for d in range(1, o + 1)):
+            p += 1
+        for d in range(1, o + 1):
+            memory[p + d] += s + d
+        starts[i] = p
+    return tuple(starts)
+
+
+def best_known_schedule(instance: Instance, search_seconds: float = 1.0) -> KnownSchedule:
+    """The best feasible schedule we can find quickly (H-SF first on ties); checked.
+
+    Candidates: the final runs of the five online schedulers (deleting evicted
+    runs only lowers memory and leaves every completion as it was), then list
+    scheduling in shortest-output order improved by adjacent swaps of the order
+    for at most `search_seconds`. Each candidate is compacted (`compact`).
+    """
+    best: KnownSchedule | None = None
+
+    def offer(starts: tuple[int, ...], source: str) -> None:
+        nonlocal best
+        starts = compact(instance, starts)
+        cand = KnownSchedule(total_latency(instance, starts), tuple(starts), source)
+        if best is None or cand.total_latency < best.total_latency:
+            best = cand
+
+    for name in ["hsf"] + [n for n in SCHEDULERS if n != "hsf"]:
+        offer(simulate(instance, name, tie_break="index").starts, name)
+    reqs = instance.requests
+    if len(reqs) > LIST_MAX_REQUESTS:  # list scheduling is pure Python: too slow beyond this
+        assert best is not None
+        check_schedule(instance, best.starts)
+        return best
+    order = sorted(range(len(reqs)), key=lambda i: (reqs[i].arrival + reqs[i].output, reqs[i].output, i))
+    current = total_latency(instance, list_schedule(instance, order))
+    deadline = time.perf_counter() + search_seconds
+    improved = True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for k in range(len(order) - 1):
+            if time.perf_counter() > deadline:
+                break
+            order[k], order[k + 1] = order[k + 1], order[k]
+            value = total_latency(instance, list_schedule(instance, order))
+            if value < current:
+                current, improved = value, True
+            else:
+                order[k], order[k + 1] = order[k + 1], order[k]
+    offer(list_schedule(instance, order), "list")
+    assert best is not None
+    check_schedule(instance, best.starts)
+    return best
+
+
+def start_slack(instance: Instance, upper: int) -> int:
+    """D such that every schedule with total latency <= upper starts request i in [a_i, a_i + D].
+
+    c_i - a_i = TEL - sum_{j != i} (c_j - a_j) <= upper - sum_{j != i} o_j, because
+    every c_j - a_j >= o_j; so p_i = c_i - o_i <= a_i + upper - sum_j o_j.
+    """
+    slack = upper - sum(r.output for r in instance.requests)
+    assert slack >= 0, "a feasible schedule cannot beat the sum of outputs"
+    return slack
+
+
+@dataclass(frozen=True)
+class TimeIndexedModel:
+    """min cost @ x  s.t.  equality @ x == counts,  memory @ x <= capacity,  0 <= x <= counts[column_class].
+
+    Column j starts `counts` requests of class `column_class[j]` somewhere in
+    [column_lo[j], column_hi[j]] (lo == hi in the exact model). Row r of `memory`
+    is time tau = (r + 1) * stride. A column's coefficient at tau is the memory a
+    request of its class holds at tau for the start in its range that holds the
+    least (0 outside [hi + 1, lo + output]): exact when lo == hi, a relaxation
+    otherwise. Tail columns (column_tail) hold no memory at all.
+    """
+
+    classes: tuple[RequestClass, ...]
+    column_class: np.ndarray
+    column_lo: np.ndarray
+    column_hi: np.ndarray
+    column_tail: np.ndarray
+    cost: np.ndarray
+    equality: sp.csr_matrix
+    counts: np.ndarray
+    memory: sp.csr_matrix
+    capacity: int
+    stride: int
+
+    @property
+    def upper(self) -> np.ndarray:
+        return self.counts[self.column_class].astype(float)
+
+    @property
+    def columns(self) -> int:
+        return len(self.cost)
+
+
+def build_model(
+    classes: tuple[RequestClass, ...],
+    capacity: int,
+    column_class: np.ndarray,
+    column_lo: np.ndarray,
+    column_hi: np.ndarray,
+    column_tail: np.ndarray | None = None,
+    stride: int = 1,
+) -> TimeIndexedModel:
+    """Assemble the sparse matrices of a time-indexed model, vectorised over all (column, time) entries."""
+    column_class = np.asarray(column_class, dtype=np.int64)
+    lo = np.asarray(column_lo, dtype=np.int64)
+    hi = np.asarray(column_hi, dtype=np.int64)
+    tail = np.zeros(len(lo), dtype=bool) if column_tail is None else np.asarray(column_tail, dtype=bool)
+    prompt = np.array([c.prompt for c in classes], dtype=np.int64)[column_class]
+    output = np.array([c.output for c in classes], dtype=np.int64)[column_class]
+    counts = np.array([c.count for c in classes], dtype=np.int64)
+    n = len(lo)
+    # Times held by every start in [lo, hi]: tau in [hi + 1, lo + output]; keep the multiples of stride.
+    first = hi // stride + 1  # first sampled row index (tau = first * stride >= hi + 1)
+    last = (lo + output) // stride
+    per_column = np.where(tail, 0, np.maximum(0, last - first + 1))
+    col = np.repeat(np.arange(n), per_column)
+    offset = np.arange(per_column.sum()) - np.repeat(np.cumsum(per_column) - per_column, per_column)
+    row = np.repeat(first, per_column) + offset  # row index k means tau = k * stride
+    tau = row * stride
+    value = prompt[col] + tau - hi[col]
+    rows = int(row.max()) if len(row) else 0
+    memory = sp.csr_matrix((value.astype(float), (row - 1, col)), shape=(rows, n))
+    equality = sp.csr_matrix((np.ones(n), (column_class, np.arange(n))), shape=(len(classes), n))
+    return TimeIndexedModel(
+        classes, column_class, lo, hi, tail, lo.astype(float), equality, counts, memory, capacity, stride
+    )
+
+
+def latest_starts(instance: Instance, classes: tuple[RequestClass, ...], slack: int) -> np.ndarray:
+    """Per class, the latest start of any optimal schedule: min(a_k + slack, A + sum_j o_j - o_k).
+
+    The second term (A the last arrival): an optimal schedule never leaves memory
+    empty at a time t + 1 with t >= A while a request starts after t (shifting
+    every later start back into the empty time would lower the total latency;
+    see `compact`). So the rounds A + 1 .. p_i are all covered by the runs of
+    the other requests, and p_i - A <= sum_{j != i} o_j.
+    """
+    last_arrival = max(r.arrival for r in instance.requests)
+    total = sum(r.output for r in instance.requests)
+    return np.array([min(c.arrival + slack, last_arrival + total - c.output) for c in classes], dtype=np.int64)
+
+
+def exact_model(instance: Instance, classes: tuple[RequestClass, ...], slack: int) -> TimeIndexedModel:
+    """The integer program of SPEC section 4: class k may start at t = a_k .. latest_starts()[k]."""
+    arrival = np.array([c.arrival for c in classes], dtype=np.int64)
+    width = latest_starts(instance, classes, slack) - arrival + 1
+    k = np.repeat(np.arange(len(classes)), width)
+    t = arrival[k] + np.arange(width.sum()) - np.repeat(np.cumsum(width) - width, width)
+    return build_model(classes, instance.capacity, k, t, t)
+
+
+def compact(instance: Instance, starts: tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    """Close every empty-memory gap after the last arrival by shifting all later starts back into it.
+
+    If memory is 0 at time t + 1 (t >= the last arrival), every request started
+    at or before t has completed by t, so translating all starts after t back by
+    (first such start - t) keeps memory feasible and arrivals respected, and
+    lowers the total latency. Repeats until no gap is left.
+    """
+    out = list(starts)
+    last_arrival = max(r.arrival for r in instance.requests)
+    while True:
+        memory = memory_profile(instance, out)
+        gap = next((t for t in range(last_arrival, max(out)) if memory[t + 1] == 0), None)
+        if gap is None:
+            return tuple(out)
+        shift = min(p for p in out if p > gap) - gap
+        out = [p - shift if p > gap else p for p in out]
+
+
+def counts_from_starts(model: TimeIndexedModel, starts: tuple[int, ...] | list[int]) -> np.ndarray:
+    """The exact model's column vector of a schedule (every start must be inside its class's window)."""
+    pairs = zip(model.column_class, model.column_lo, strict=True)
+    where = {(int(k), int(t)): j for j, (k, t) in enumerate(pairs)}
+    x = np.zeros(model.columns)
+    for k, cls in enumerate(model.classes):
+        for i in cls.members:
+            x[where[(k, starts[i])]] += 1
+    return x
+
+
+def starts_from_counts(model: TimeIndexedModel, x: np.ndarray, n_requests: int) -> tuple[int, ...]:
+    """Turn the exact model's integer counts back into one start per request (class members in index order)."""
+    xi = np.rint(x).astype(np.int64)
+    if np.max(np.abs(x - xi), initial=0.0) > 1e-6:
+        raise ValueError("the solver returned a fractional schedule")
+    starts = [-1] * n_requests
+    for k, cls in enumerate(model.classes):
+        cols = np.flatnonzero((model.column_class == k) & (xi > 0))
+        times = np.repeat(model.column_lo[cols], xi[cols])
+        if len(times) != cls.count:
+            raise ValueError(f"class {k}: {len(times)} starts for {cls.count} requests")
+        for i, t in zip(cls.members, sorted(times.tolist()), strict=True):
+            starts[i] = int(t)
+    return tuple(starts)
+
+
+def canonical_starts(instance: Instance, starts: tuple[int, ...] | list[int]) -> tuple[int, ...]:
+    """Relabel identical requests so their starts ascend with their index (the schedule is the same)."""
+    out = list(starts)
+    for cls in request_classes(instance, aggregate=True):
+        for i, p in zip(cls.members, sorted(starts[i] for i in cls.members), strict=True):
+            out[i] = p
+    return tuple(out)
