@@ -1,0 +1,262 @@
+"""The claims ledger: merge every reports/evidence/*.json into one verdict per claim C1-C16 (SPEC section 6).
+
+Merge rule for one claim: refuted > proved > exhaustive > tested > open; among
+entries of the winning verdict, the evidence, seeds and sources are pooled and
+the worst ratio is the largest. A claim no file covers is `open`, with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+CLAIMS: dict[str, str] = {
+    "C1": "Amax never overflows memory when predictions are correct (l_i <= o_i <= u_i).",
+    "C2": "Amin never exceeds memory M (its evictions always restore safety).",
+    "C3": "Amin's pseudo lower bound is always a valid lower bound and never decreases.",
+    "C4": "Amin never needs the upper bound (its schedule is independent of u_i).",
+    "C5": "Amin evicts the least-progressed jobs first (ties broken randomly).",
+    "C6": "Amin's work per step is O(M log M).",
+    "C7": "Amin's competitive ratio is O(log(1/alpha)).",
+    "C8": "Amax's competitive ratio is unbounded as alpha -> 0: lower bound about alpha^-1 (1 + alpha^-1/2) / 2.",
+    "C9": "With two-point output distributions, Amin's ratio is at most 1.5.",
+    "C10": "With geometric output distributions, Amin's ratio is at most 1.7.",
+    "C11": "With linearly weighted geometric outputs, Amin's ratio is 1.56 (tight).",
+    "C12": "H-SF is the hindsight optimum.",
+    "C13": "Crude intervals [1, 1000]: Amin matches H-SF's latency; Amax is about 2x behind.",
+    "C14": "Binned intervals: Amin halves Amax's latency gap to H-SF.",
+    "C15": "Relative intervals [(1-x)o, (1+x)o]: Amin stays robust; up to 5x better than Amax when noisy.",
+    "C16": "Amin terminates: no eviction livelock on any valid instance.",
+}
+VERDICTS = ("refuted", "proved", "exhaustive", "tested", "open")  # strongest first
+RANK = {v: len(VERDICTS) - k for k, v in enumerate(VERDICTS)}
+_CLAIM_KEYS = {"id", "verdict", "summary"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One claim's evidence from one source file."""
+
+    source: str
+    file: str
+    generated: str
+    versions: dict[str, str] = field(hash=False)
+    command: str = ""
+    id: str = ""
+    verdict: str = "open"
+    summary: str = ""
+    box: str | None = None
+    examples: int | None = None
+    worst_ratio: float | None = None
+    evidence: tuple[str, ...] = ()
+    seeds: tuple[int, ...] = ()
+    seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """The ledger's verdict on one claim."""
+
+    id: str
+    claim: str
+    verdict: str
+    summary: str
+    box: str | None
+    examples: int | None
+    worst_ratio: float | None
+    evidence: tuple[str, ...]
+    sources: tuple[str, ...]
+    commands: tuple[str, ...]
+    generated: str | None
+    versions: dict[str, str]
+    seeds: tuple[int, ...]
+    others: tuple[str, ...]  # weaker verdicts from other sources, "source: verdict"
+
+
+def load_evidence(directory: str | Path) -> list[Entry]:
+    """Read every *.json evidence file; a malformed file is an error naming the file."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise ValueError(f"evidence directory {d} does not exist")
+    entries: list[Entry] = []
+    for path in sorted(d.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"{path}: unreadable evidence file: {e}") from None
+        if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
+            raise ValueError(f"{path}: an evidence file needs a 'claims' list")
+        source = str(data.get("source", path.stem))
+        for k, c in enumerate(data["claims"]):
+            if not isinstance(c, dict) or not set(c) >= _CLAIM_KEYS:
+                raise ValueError(f"{path}: claim entry {k} needs the keys {', '.join(sorted(_CLAIM_KEYS))}")
+            if c["id"] not in CLAIMS:
+                raise ValueError(f"{path}: claim entry {k}: unknown claim id {c['id']!r}")
+            if c["verdict"] not in RANK:
+                raise ValueError(
+                    f"{path}: claim {c['id']}: unknown verdict {c['verdict']!r} (one of {', '.join(VERDICTS)})"
+                )
+            entries.append(
+                Entry(
+                    source=source,
+                    file=str(path),
+                    generated=str(data.get("generated", "")),
+                    versions=dict(data.get("versions") or {}),
+                    command=str(data.get("command", "")),
+                    id=c["id"],
+                    verdict=c["verdict"],
+                    summary=str(c.get("summary", "")),
+                    box=c.get("box"),
+                    examples=c.get("examples"),
+                    worst_ratio=c.get("worst_ratio"),
+                    evidence=tuple(str(e) for e in c.get("evidence") or ()),
+                    seeds=tuple(int(s) for s in c.get("seeds") or ()),
+                    seconds=c.get("seconds"),
+                )
+            )
+    return entries
+
+
+def merge(entries: list[Entry]) -> list[Row]:
+    """One row per claim C1-C16 by the merge rule (refuted > proved > exhaustive > tested > open)."""
+    rows = []
+    for cid, text in CLAIMS.items():
+        mine = [e for e in entries if e.id == cid]
+        if not mine:
+            rows.append(
+                Row(
+                    cid,
+                    text,
+                    "open",
+                    "no evidence file covers this claim",
+                    None,
+                    None,
+                    None,
+                    (),
+                    (),
+                    (),
+                    None,
+                    {},
+                    (),
+                    (),
+                )
+            )
+            continue
+        top = max(RANK[e.verdict] for e in mine)
+        win = [e for e in mine if RANK[e.verdict] == top]
+        rest = [e for e in mine if RANK[e.verdict] < top]
+        ratios = [e.worst_ratio for e in win if e.worst_ratio is not None]
+        examples = [e.examples for e in win if e.examples is not None]
+        versions: dict[str, str] = {}
+        for e in win:
+            versions.update(e.versions)
+        rows.append(
+            Row(
+                id=cid,
+                claim=text,
+                verdict=win[0].verdict,
+                summary=" | ".join(f"{e.summary} [{e.source}]" for e in win),
+                box="; ".join(e.box for e in win if e.box) or None,
+                examples=sum(examples) if examples else None,
+                worst_ratio=max(ratios) if ratios else None,
+                evidence=tuple(x for e in win for x in e.evidence),
+                sources=tuple(dict.fromkeys(e.source for e in win)),
+                commands=tuple(dict.fromkeys(e.command for e in win if e.command)),
+                generated=max(e.generated for e in win) or None,
+                versions=versions,
+                seeds=tuple(sorted({s for e in win for s in e.seeds})),
+                others=tuple(f"{e.source}: {e.verdict}" for e in rest),
+            )
+        )
+    return rows
+
+
+def render_markdown(rows: list[Row], evidence_dir: str) -> str:
+    today = _dt.date.today().isoformat()
+    lines = [
+        "# Claims ledger",
+        "",
+        f"Generated {today} by `amin claims --evidence {evidence_dir}` from every `{evidence_dir}/*.json`.",
+        "Merge rule per claim: refuted > proved > exhaustive > tested > open. Do not edit: regenerate.",
+        "",
+        "| id | claim | verdict | box / examples | worst ratio | summary | evidence | date | seeds |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        size = r.box or (f"{r.examples} examples" if r.examples is not None else "")
+        ratio = "" if r.worst_ratio is None else f"{r.worst_ratio:.4g}"
+        ev = "<br>".join(f"`{x}`" for x in (*r.evidence, *r.commands)) or ""
+        seeds = ", ".join(map(str, r.seeds[:8])) + (" ..." if len(r.seeds) > 8 else "")
+        summary = r.summary.replace("|", "/") + (f" (also: {', '.join(r.others)})" if r.others else "")
+        lines.append(
+            f"| {r.id} | {r.claim.replace('|', '/')} | **{r.verdict}** | {size} | {ratio} | {summary} | {ev} "
+            f"| {r.generated or ''} | {seeds} |"
+        )
+    versions: dict[str, str] = {}
+    for r in rows:
+        versions.update(r.versions)
+    if versions:
+        lines += ["", "Versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))]
+    return "\n".join(lines) + "\n"
+
+
+def build(evidence_dir: str | Path = "reports/evidence", out_dir: str | Path | None = "reports") -> list[Row]:
+    """Merge the evidence and (unless `out_dir` is None) write claims.md and claims.json there."""
+    rows = merge(load_evidence(evidence_dir))
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "claims.md").write_text(render_markdown(rows, str(evidence_dir)), encoding="utf-8")
+        payload = {
+            "generated": _dt.date.today().isoformat(),
+            "evidence_dir": str(evidence_dir),
+            "claims": [asdict(r) for r in rows],
+        }
+        (out / "claims.json").write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+    return rows
+
+
+def add_claims(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "claims",
+        help="merge the evidence files into the claims ledger",
+        description="Merge reports/evidence/*.json into one verdict per claim C1-C16; write claims.md and claims.json.",
+    )
+    p.add_argument("--evidence", default="reports/evidence", help="evidence directory (default: reports/evidence)")
+    p.add_argument("--out", default="reports", help="where claims.md and claims.json go (default: reports)")
+    p.add_argument("--json", action="store_true", help="print the ledger as JSON")
+    p.set_defaults(func=run_claims)
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def run_claims(args: argparse.Namespace) -> int:
+    from .cli import format_table, print_json
+
+    rows = build(args.evidence, args.out)
+    if args.json:
+        print_json([asdict(r) for r in rows])
+        return 0
+    print(
+        format_table(
+            ["id", "verdict", "examples", "worst_ratio", "sources", "summary"],
+            [
+                [
+                    r.id,
+                    r.verdict,
+                    "" if r.examples is None else r.examples,
+                    "" if r.worst_ratio is None else r.worst_ratio,
+                    ", ".join(r.sources) or "-",
+                    _clip(r.summary, 70),
+                ]
+                for r in rows
+            ],
+        )
+    )
+    print(f"wrote {Path(args.out) / 'claims.md'} and {Path(args.out) / 'claims.json'}")
+    return 0
