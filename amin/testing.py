@@ -1,0 +1,28 @@
+"""The pytest plugin (entry point `pytest11: amin`): run amin's verification battery from a user's own tests.
+
+    def test_my_policy(amin_check_scheduler):
+        amin_check_scheduler(MyPolicy)          # raises AssertionError with the verdict table on failure
+
+or, without the fixture, `from amin.testing import check_scheduler`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+from .verify import check_scheduler
+
+__all__ = ["amin_check_scheduler", "check_scheduler"]
+
+
+@pytest.fixture
+def amin_check_scheduler(tmp_path: Any) -> Callable[..., Any]:
+    """`check_scheduler` with counterexamples saved under the test's tmp_path (shown in the failure message)."""
+
+    def run(policy: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("out", tmp_path / "amin-verify")
+        return check_scheduler(policy, **kwargs)
+
+    return run
