@@ -1,0 +1,223 @@
+"""`amin prove`: run the Z3 proofs and their mutants, print a table, save counterexamples and the evidence file."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+CLAIMS = ("C1", "C2", "C3", "C16", "HSF")
+EVIDENCE = Path("reports/evidence/proofs.json")
+COUNTEREXAMPLES = Path("reports/counterexamples/proofs")
+
+
+def add_prove(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "prove",
+        help="prove the schedulers' invariants with Z3 (and refute their mutants)",
+        description="Bounded model checking and induction with Z3 (docs/proofs.md).",
+    )
+    p.add_argument(
+        "--claim",
+        action="append",
+        choices=CLAIMS,
+        metavar="ID",
+        help=f"claim to prove ({', '.join(CLAIMS)}); may repeat; default: all",
+    )
+    p.add_argument("--max-requests", type=int, default=4, help="requests in the box (default: 4)")
+    p.add_argument("--max-capacity", type=int, default=24, help="largest capacity in the box (default: 24)")
+    p.add_argument("--max-output", type=int, default=8, help="largest output length in the box (default: 8)")
+    p.add_argument("--max-arrival", type=int, default=2, help="latest arrival in the box (default: 2)")
+    p.add_argument(
+        "--depth",
+        type=int,
+        default=3,
+        help="BMC rounds for the safety claims (default: 3; the induction covers all rounds)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=600.0, help="seconds per Z3 check, enforced from outside (default: 600)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")
+    p.add_argument("--no-mutants", action="store_true", help="skip the mutation checks")
+    p.add_argument(
+        "--out", default=str(COUNTEREXAMPLES), help=f"directory for counterexample files (default: {COUNTEREXAMPLES})"
+    )
+    p.add_argument(
+        "--evidence", default=str(EVIDENCE), help=f"evidence file to write (default: {EVIDENCE}; '-' for none)"
+    )
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=run_prove)
+
+
+def _positive(name: str, value: int, low: int = 1) -> None:
+    if value < low:
+        raise ValueError(f"--{name} must be >= {low}, got {value}")
+
+
+def run_prove(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from .bmc import standard_specs
+
+    for name, low in (("max-requests", 1), ("max-capacity", 1), ("max-output", 1), ("max-arrival", 0), ("depth", 1)):
+        _positive(name, getattr(args, name.replace("-", "_")), low)
+    if args.timeout <= 0:
+        raise ValueError(f"--timeout must be > 0, got {args.timeout}")
+    if args.max_output > args.max_capacity:
+        raise ValueError(f"--max-output ({args.max_output}) exceeds --max-capacity ({args.max_capacity})")
+    wanted = set(args.claim or CLAIMS)
+    specs = [
+        s
+        for s in standard_specs(
+            args.max_requests, args.max_capacity, args.max_output, args.max_arrival, depth=args.depth
+        )
+        if s.claim in wanted
+    ]
+    t0 = time.perf_counter()
+    rows = []
+    bar = tqdm(specs, desc="amin prove", unit="proof", file=sys.stderr)
+    for spec in bar:
+        bar.set_postfix_str(f"{spec.claim} {spec.scheduler}")
+        rows.append(prove_row(spec, args))
+    bar.close()
+    out_dir = Path(args.out)
+    files = save_counterexamples(rows, out_dir)
+    result = {
+        "rows": [r.to_dict() for r in rows],
+        "counterexample_files": [str(f) for f in files],
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    if args.evidence != "-":
+        write_evidence(rows, Path(args.evidence), command=_command(args))
+        result["evidence"] = args.evidence
+    if args.json:
+        from amin.cli import print_json
+
+        print_json(result)
+    else:
+        print(table(rows))
+        if files:
+            print(f"\n{len(files)} counterexample file(s) in {out_dir}")
+    return 0
+
+
+def prove_row(spec: Any, args: argparse.Namespace) -> Any:
+    from .bmc import run_spec
+
+    return run_spec(spec, timeout=args.timeout, seed=args.seed, with_mutants=not args.no_mutants)
+
+
+def table(rows: list[Any]) -> str:
+    from amin.cli import format_table
+
+    body = [
+        [
+            r.spec.claim,
+            r.spec.scheduler,
+            r.spec.box.describe(),
+            r.spec.rounds(),
+            f"<= {r.spec.induction_requests} requests, all rounds" if r.induction else "not run",
+            r.verdict,
+            r.seconds,
+            f"{r.refuted}/{len(r.spec.mutants)}" if r.mutants else "skipped",
+        ]
+        for r in rows
+    ]
+    return format_table(
+        ["claim", "scheduler", "BMC box", "BMC rounds", "induction", "verdict", "seconds", "mutants refuted"], body
+    )
+
+
+def save_counterexamples(rows: list[Any], out_dir: Path) -> list[Path]:
+    """Every counterexample (real or mutant) as an instance file with its metadata beside it (SPEC section 7)."""
+    from amin.model import load_instance, save_instance
+
+    files = []
+    for r in rows:
+        for res in [r.proof, *r.mutants]:
+            if res.get("verdict") != "counterexample":
+                continue
+            out_dir.mkdir(parents=True, exist_ok=True)
+            name = f"{r.spec.claim}-{r.spec.scheduler}-{res.get('mutant') or 'real'}.json"
+            meta = {
+                "claim": r.spec.claim,
+                "scheduler": r.spec.scheduler,
+                "mutant": res.get("mutant"),
+                "tie_ranks": res["ranks"],
+                "violation": res["violation"],
+                "kinds": list(r.spec.kinds),
+                "horizon": r.spec.horizon,
+                "replay": res["replay"],
+                "trace": res["trace"].splitlines(),
+                "source": "amin prove",
+            }
+            files.append(save_instance(load_instance(res["instance"]), out_dir / name, **meta))
+    return files
+
+
+def _command(args: argparse.Namespace) -> str:
+    parts = ["amin prove"] + [f"--claim {c}" for c in (args.claim or [])]
+    parts += [
+        f"--max-requests {args.max_requests}",
+        f"--max-capacity {args.max_capacity}",
+        f"--max-output {args.max_output}",
+        f"--max-arrival {args.max_arrival}",
+        f"--depth {args.depth}",
+        f"--seed {args.seed}",
+    ]
+    return " ".join(parts)
+
+
+def write_evidence(rows: list[Any], path: Path, command: str) -> None:
+    """reports/evidence/proofs.json in the shared evidence format: one entry per claim (HSF safety is not a ledger
+    claim and goes into C1's neighbour rows only through its own id)."""
+    import platform
+
+    import z3
+
+    by_claim: dict[str, list[Any]] = {}
+    for r in rows:
+        by_claim.setdefault(r.spec.claim, []).append(r)
+    claims = []
+    for cid, rs in by_claim.items():
+        if cid == "HSF":
+            continue  # not a ledger claim; reported in the table and docs/proofs.md
+        verdicts = [r.verdict for r in rs]
+        if "refuted" in verdicts:
+            verdict = "refuted"
+        elif all(v == "proved" for v in verdicts):
+            verdict = "proved"
+        else:
+            verdict = "open"
+        summary = "; ".join(
+            f"{r.spec.scheduler}: {r.verdict} ({r.spec.statement}); BMC {r.spec.covered()}; induction: "
+            f"{r.spec.induction_covers() if r.induction else 'not run'}; "
+            f"mutants refuted {r.refuted}/{len(r.spec.mutants)}"
+            for r in rs
+        )
+        claims.append(
+            {
+                "id": cid,
+                "verdict": verdict,
+                "summary": summary,
+                "box": "; ".join(f"BMC {r.spec.covered()}; induction {r.spec.induction_covers()}" for r in rs),
+                "examples": None,
+                "worst_ratio": None,
+                "evidence": ["proofs/bmc.py", "proofs/lemma.py", "docs/proofs.md", command],
+                "seeds": sorted({int(r.proof.get("seed", 0)) for r in rs}),
+                "seconds": round(sum(r.seconds for r in rs), 3),
+            }
+        )
+    data = {
+        "source": "proofs",
+        "generated": datetime.date.today().isoformat(),
+        "versions": {"z3-solver": z3.get_version_string(), "python": platform.python_version()},
+        "command": command,
+        "claims": claims,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
