@@ -1,0 +1,297 @@
+"""The cell runner: one cell's parameters in, one JSON-ready record of measurements out (a pure function).
+
+Kinds: "sim" (one scheduler on a sampled instance), "bound" (the OPT lower bound of
+that instance) and "exact" (a scaled-down sub-sample solved exactly beside the
+schedulers). A metric that cannot be computed is recorded as such, never guessed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import math
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..check import check_result, check_schedule
+from ..engine import simulate
+from ..model import Instance
+from .grid import Cell
+
+# Statuses: "ok" (measured), "not-applicable" (the cell's setting does not exist for this trace: stored, never
+# retried), "gave-up" (a solver hit the cell's hard time or memory limit: stored; a larger time limit is a new
+# cell), "not-computed" (a dependency is missing: not done, so a later run with the dependency computes it).
+DONE_STATUSES = ("ok", "not-applicable", "gave-up")
+QUANTILES = tuple(k / 20 for k in range(21))
+
+
+class NotApplicable(Exception):
+    """This cell's setting does not exist for its trace."""
+
+
+class NotComputed(Exception):
+    """A dependency of this cell is missing (e.g. the optimal package)."""
+
+
+class GaveUp(Exception):
+    """A solver cell hit its hard time or memory limit (stored as done: raise the time limit to retry)."""
+
+
+def default_engine() -> str:
+    return str(inspect.signature(simulate).parameters["engine"].default)
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of the source of the `amin` and `optimal` packages. A stored cell computed by other code is
+    recomputed, so a resumed run never mixes results of two versions of the schedulers or the solver."""
+    import optimal
+
+    h = hashlib.sha256()
+    for root in (Path(__file__).resolve().parent.parent, Path(optimal.__file__).resolve().parent):
+        for path in sorted(root.rglob("*.py")):
+            h.update(f"{root.name}/{path.relative_to(root).as_posix()}".encode())
+            h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def run_cell(params: dict[str, Any]) -> dict[str, Any]:
+    """Run one cell given as `Cell.params()`; returns {key, params, status, metrics, seconds, engine}."""
+    cell = Cell.from_params(params)
+    start = time.perf_counter()
+    try:
+        metrics = RUNNERS[cell.kind](cell)
+        status = "ok"
+    except NotApplicable as e:
+        metrics, status = {"reason": str(e).splitlines()[0]}, "not-applicable"
+    except NotComputed as e:
+        metrics, status = {"reason": str(e).splitlines()[0]}, "not-computed"
+    except GaveUp as e:
+        metrics, status = {"reason": str(e).splitlines()[0]}, "gave-up"
+    return {
+        "key": cell.key,
+        "params": cell.params(),
+        "status": status,
+        "metrics": metrics,
+        "seconds": round(time.perf_counter() - start, 4),
+        "engine": default_engine(),
+        "code": code_fingerprint(),
+    }
+
+
+# --- hard limits for the solver cells ------------------------------------------------------------
+MEMORY_LIMIT = 3 << 30  # bytes of address space for one solver child: the machine is shared
+
+
+def hard_limit(time_limit: float | None) -> float:
+    """Solvers may overrun their own time limit (model building is not timed): the cell gives up at this."""
+    return 2 * (time_limit or 60.0) + 5.0
+
+
+def run_limited(fn: Callable[..., Any], args: tuple[Any, ...], seconds: float, memory: int = MEMORY_LIMIT) -> Any:
+    """fn(*args) in a child Python process with a wall-clock and a memory limit; GaveUp when either is hit.
+
+    A subprocess rather than multiprocessing, so that it also works inside daemonic workers (Dask's), which
+    may not start multiprocessing children. `fn` must be importable by name (e.g. optimal.solve)."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # resolve imports like us
+    payload = pickle.dumps((memory, fn, args))
+    try:
+        done = subprocess.run([sys.executable, "-m", "amin.report._limited"], input=payload, capture_output=True,
+                              timeout=seconds, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        raise GaveUp(f"no answer within {seconds:g} s") from None
+    try:
+        ok, value = pickle.loads(done.stdout)
+    except Exception:  # noqa: BLE001 - a child killed by the memory limit leaves no answer
+        err = done.stderr.decode(errors="replace").strip().splitlines()
+        last = err[-1] if err else "no message"
+        raise GaveUp(f"the solver process failed (exit {done.returncode}): {last}") from None
+    if not ok:
+        raise GaveUp(value)
+    return value
+
+
+# --- instances ---------------------------------------------------------------------------
+def _predictors() -> Any:
+    try:
+        from .. import predictors
+    except ImportError as e:
+        raise NotComputed(f"amin.predictors is not available: {e}") from None
+    return predictors
+
+
+def _sampled_trace(cell: Cell) -> Any:
+    try:
+        from ..traces import load_trace
+    except ImportError as e:  # pragma: no cover - part of the package
+        raise NotComputed(f"amin.traces is not available: {e}") from None
+    trace = load_trace(cell.trace, round_seconds=cell.round_seconds)
+    if trace.predicted is not None:
+        # The learned predictor is calibrated on one half of this trace: every cell of the trace samples the
+        # other half, so all predictors (and H-SF) run on the same requests and none on calibration rows.
+        trace = _predictors().predictor().holdout
+    if cell.arrivals == "trace":
+        return trace_window(trace, cell.n, cell.seed)
+    return trace.sample(cell.n, cell.seed)
+
+
+def trace_window(trace: Any, n: int, seed: int) -> Any:
+    """`n` consecutive requests from a seeded random start, arrivals re-based to 0.
+
+    With the trace's own arrival times a random sample would thin the arrival process (2,000 of 19,366
+    requests spread over the same hour is a tenth of the real load); a window keeps the real rate."""
+    if not 1 <= n <= len(trace):
+        raise NotApplicable(f"cannot take {n} consecutive requests from trace {trace.name} of {len(trace)}")
+    start = int(np.random.default_rng(seed).integers(0, len(trace) - n + 1))
+    order = np.argsort(trace.arrival, kind="stable")[start:start + n]
+    arrival = trace.arrival[order]
+    return replace(
+        trace,
+        prompt=trace.prompt[order],
+        output=trace.output[order],
+        arrival=arrival - arrival.min(),
+        predicted=None if trace.predicted is None else trace.predicted[order],
+        rows=trace.rows[order],
+    )
+
+
+def _to_instance(
+    trace: Any, capacity: int, predictor: str, arrivals: str, seed: int
+) -> tuple[Instance, dict[str, int]]:
+    _predictors()
+    try:
+        return trace.to_instance(capacity, predictor, arrivals=arrivals, seed=seed)
+    except ValueError as e:
+        # A predictor that needs data the trace lacks, or a capacity that nothing fits: the cell does not exist.
+        raise NotApplicable(f"{predictor} on {trace.name} at capacity {capacity}: {e}") from None
+
+
+def instance_hash(instance: Instance) -> str:
+    """Identifies the requests (prompt, output, arrival) and capacity, not the intervals: cells with equal
+    hashes are comparable by latency."""
+    h = hashlib.sha256(str(instance.capacity).encode())
+    h.update(np.array([(r.prompt, r.output, r.arrival) for r in instance.requests], dtype=np.int64).tobytes())
+    return h.hexdigest()[:16]
+
+
+def _interval_stats(instance: Instance) -> dict[str, float | None]:
+    lower = np.array([r.lower for r in instance.requests])
+    upper = np.array([r.upper for r in instance.requests])
+    output = np.array([r.output for r in instance.requests])
+    stats = _predictors().interval_stats(lower, upper, output)
+    return {k: float(stats[k]) for k in ("coverage", "mean_width", "mean_alpha")}
+
+
+# --- the three kinds ---------------------------------------------------------------------------
+def run_sim(cell: Cell) -> dict[str, Any]:
+    trace = _sampled_trace(cell)
+    instance, skipped = _to_instance(trace, cell.capacity, cell.predictor, cell.arrivals, cell.seed)
+    result = simulate(instance, cell.scheduler, tie_break="random", seed=cell.seed)
+    check_result(instance, result)  # the independent checker: a report never rests on the engine alone
+    latency = np.array([r.latency for r in result.records], dtype=np.float64)
+    n = len(instance.requests)
+    metrics: dict[str, Any] = {
+        "requests": n,
+        "skipped": int(sum(skipped.values())),
+        "instance_hash": instance_hash(instance),
+        "total_latency": int(result.total_latency),
+        "mean_latency": float(result.total_latency / n),
+        "makespan": int(result.makespan),
+        "evictions": int(result.evictions),
+        "wasted_tokens": int(result.wasted_tokens),
+        "peak_memory": int(result.peak_memory),
+        "rounds": int(result.rounds),
+        "latency_quantiles": [float(q) for q in np.quantile(latency, QUANTILES)],
+    }
+    if cell.scheduler not in ("hsf", "fcfs"):
+        metrics.update(_interval_stats(instance))
+    return metrics
+
+
+def _solver(module: str, name: str) -> Callable[..., Any]:
+    """optimal.<name>, imported from its submodule (which also works when an editable install that predates
+    optimal/__init__.py maps `optimal` to a namespace package)."""
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(f"optimal.{module}"), name)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError) as e:
+        raise NotComputed(f"optimal.{name} is not available: {e}") from None
+
+
+def run_bound(cell: Cell) -> dict[str, Any]:
+    lower_bound = _solver("bounds", "lower_bound")
+    trace = _sampled_trace(cell)
+    instance, skipped = _to_instance(trace, cell.capacity, cell.predictor, cell.arrivals, cell.seed)
+    bound = run_limited(lower_bound, (instance, cell.time_limit), hard_limit(cell.time_limit))
+    return {
+        "requests": len(instance.requests),
+        "skipped": int(sum(skipped.values())),
+        "instance_hash": instance_hash(instance),
+        "lower_bound": float(bound.value),
+        "method": str(bound.method),
+        "solver_seconds": float(bound.seconds),
+    }
+
+
+def scaled_trace(trace: Any, scale: int) -> Any:
+    """Token counts divided by `scale`, rounded up (at least 1 output token): the shape of the real
+    lengths at a size the integer program can solve."""
+    def div(a: np.ndarray) -> np.ndarray:
+        return -(-np.asarray(a) // scale)
+
+    return replace(
+        trace,
+        prompt=div(trace.prompt),
+        output=np.maximum(div(trace.output), 1),
+        predicted=None if trace.predicted is None else np.maximum(div(trace.predicted), 1),
+    )
+
+
+def exact_capacity(trace: Any, concurrency: float) -> int:
+    """About `concurrency` requests fit at once, and every request fits alone."""
+    size = np.asarray(trace.prompt) + np.asarray(trace.output)
+    return int(max(int(size.max()), math.ceil(concurrency * float(size.mean()))))
+
+
+def run_exact(cell: Cell) -> dict[str, Any]:
+    solve = _solver("milp", "solve")
+    trace = scaled_trace(_sampled_trace(cell), cell.scale)
+    capacity = exact_capacity(trace, cell.concurrency)
+    instance, _ = _to_instance(trace, capacity, cell.predictor, "zero", cell.seed)
+    solution = run_limited(solve, (instance, cell.time_limit), hard_limit(cell.time_limit))
+    opt: dict[str, Any] = {
+        "status": str(solution.status),
+        "total_latency": None if solution.total_latency is None else int(round(float(solution.total_latency))),
+        "lower_bound": None if solution.lower_bound is None else float(solution.lower_bound),
+    }
+    starts = getattr(solution, "starts", None)
+    if starts is not None and opt["total_latency"] is not None:
+        # Never trust one oracle: the solver's schedule must pass the independent checker and give its TEL.
+        check_schedule(instance, list(starts))
+        tel = sum(int(s) + r.output - r.arrival for s, r in zip(starts, instance.requests, strict=False))
+        if tel != opt["total_latency"]:
+            raise AssertionError(f"solver reports TEL {opt['total_latency']} but its schedule has TEL {tel}")
+    schedulers = ["hsf", "amin", "amax", "fcfs"] + (["mcsf"] if trace.predicted is not None else [])
+    latencies = {s: int(simulate(instance, s, tie_break="random", seed=cell.seed).total_latency) for s in schedulers}
+    return {
+        "requests": len(instance.requests),
+        "capacity": capacity,
+        "opt": opt,
+        "total_latency": latencies,
+        "instance": instance.to_dict(),
+    }
+
+
+RUNNERS: dict[str, Callable[[Cell], dict[str, Any]]] = {"sim": run_sim, "bound": run_bound, "exact": run_exact}

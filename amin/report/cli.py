@@ -1,0 +1,101 @@
+"""The `amin report` subcommand: parse the grid options, run (or resume) the grid, print the verdicts."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from dataclasses import replace
+
+from .grid import DEFAULT, QUICK, TRACE_NAMES, GridSpec
+
+
+def _list(text: str) -> list[str]:
+    """Comma-separated values; commas inside parentheses (binned(1,50,...)) stay with their predictor."""
+    out, depth, cur = [], 0, ""
+    for ch in text:
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == "," and depth == 0:
+            out.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    out.append(cur.strip())
+    return [v for v in out if v]
+
+
+def add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="replicate the paper's experiments on the bundled real traces",
+        description="Run the experiment grid (resuming from OUT/results/cells.jsonl) and write OUT/ratios.md, "
+        "OUT/figures/*.png, OUT/results/ (CSV + manifest) and OUT/evidence/report.json.",
+    )
+    p.add_argument("--quick", action="store_true", help="a small grid for smoke tests (seconds, not minutes)")
+    p.add_argument("--out", default="reports", help="output directory (default: reports)")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes (default: 1)")
+    p.add_argument("--dask", metavar="ADDRESS", help="run cells on a Dask cluster at ADDRESS, or 'local' to start one")
+    p.add_argument("--traces", type=_list, help=f"comma-separated subset of: {', '.join(TRACE_NAMES)}")
+    p.add_argument("--capacities", type=_list, help="comma-separated capacities in tokens")
+    p.add_argument("--predictors", type=_list, help="comma-separated predictors, e.g. crude,binned,relative(0.5)")
+    p.add_argument("--seeds", type=_list, help="comma-separated sample seeds (default: 0)")
+    p.add_argument("--requests", type=int, help="requests per sample (default: 2000; --quick: 120)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.set_defaults(func=run_report)
+
+
+def spec_from_args(args: argparse.Namespace) -> GridSpec:
+    from ..cli import UsageError
+    from ..predictors import parse_predictor
+
+    spec = QUICK if args.quick else DEFAULT
+    traces = args.traces
+    if traces:
+        unknown = [t for t in traces if t not in TRACE_NAMES]
+        if unknown:
+            raise UsageError(f"unknown trace {unknown[0]!r} (choose from {', '.join(TRACE_NAMES)})")
+    capacities = None
+    if args.capacities:
+        try:
+            capacities = [int(c) for c in args.capacities]
+        except ValueError:
+            raise UsageError(f"capacities must be integers, got {','.join(args.capacities)!r}") from None
+        if any(c < 1 for c in capacities):
+            raise UsageError("capacities must be >= 1")
+    if args.predictors:
+        for name in args.predictors:
+            parse_predictor(name)  # ValueError names the bad one
+    spec = spec.narrowed(traces, capacities, args.predictors)
+    if args.seeds:
+        try:
+            spec = replace(spec, seeds=tuple(int(s) for s in args.seeds))
+        except ValueError:
+            raise UsageError(f"seeds must be integers, got {','.join(args.seeds)!r}") from None
+    if args.requests is not None:
+        if args.requests < 1:
+            raise UsageError("--requests must be >= 1")
+        spec = replace(spec, n=args.requests)
+    return spec
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from ..cli import UsageError, format_table
+    from .pipeline import generate
+
+    if args.workers < 1:
+        raise UsageError("--workers must be >= 1")
+    spec = spec_from_args(args)
+    command = "amin " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["report"] else "amin report"
+    outcome = generate(spec, args.out, workers=args.workers, dask=args.dask, progress=not args.no_progress,
+                       command=command)
+    print(format_table(["claim", "verdict", "summary"], [[c.id, c.verdict, c.summary] for c in outcome.claims]))
+    done = {k: f"{s.computed} computed, {s.reused} reused" + (f", {s.errors} errors" if s.errors else "")
+            for k, s in outcome.stats.items()}
+    print(f"\n{outcome.out}/ratios.md written in {outcome.wall_seconds:.0f} s ("
+          + "; ".join(f"{k}: {v}" for k, v in done.items()) + ")")
+    if outcome.errors:
+        print(f"amin report: {outcome.errors} cells raised; see {outcome.out}/results/cells.jsonl "
+              "(they are retried on the next run)", file=sys.stderr)
+        return 1
+    return 0
