@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from functools import lru_cache
@@ -77,43 +77,30 @@ class TraceInfo:
         return self.predicted_column is not None
 
 
+_AZURE_CONV = TraceInfo(
+    name="azure-conv",
+    directory="azure_llm_inference_2023",
+    file="AzureLLMInferenceTrace_conv.csv",
+    prompt_column="ContextTokens",
+    output_column="GeneratedTokens",
+    arrival_column="TIMESTAMP",
+    arrival_unit="timestamp",
+    predicted_column=None,
+    license="CC-BY-4.0",
+    source="Azure/AzurePublicDataset, Azure LLM inference trace 2023 (Splitwise, ISCA 2024)",
+    columns={
+        "TIMESTAMP": "invocation time, 2023-11-16 hh:mm:ss.fffffff",
+        "ContextTokens": "prompt tokens",
+        "GeneratedTokens": "output tokens",
+    },
+)
+
+
 TRACES: dict[str, TraceInfo] = {
     t.name: t
     for t in (
-        TraceInfo(
-            name="azure-conv",
-            directory="azure_llm_inference_2023",
-            file="AzureLLMInferenceTrace_conv.csv",
-            prompt_column="ContextTokens",
-            output_column="GeneratedTokens",
-            arrival_column="TIMESTAMP",
-            arrival_unit="timestamp",
-            predicted_column=None,
-            license="CC-BY-4.0",
-            source="Azure/AzurePublicDataset, Azure LLM inference trace 2023 (Splitwise, ISCA 2024)",
-            columns={
-                "TIMESTAMP": "invocation time, 2023-11-16 hh:mm:ss.fffffff",
-                "ContextTokens": "prompt tokens",
-                "GeneratedTokens": "output tokens",
-            },
-        ),
-        TraceInfo(
-            name="azure-code",
-            directory="azure_llm_inference_2023",
-            file="AzureLLMInferenceTrace_code.csv",
-            prompt_column="ContextTokens",
-            output_column="GeneratedTokens",
-            arrival_column="TIMESTAMP",
-            arrival_unit="timestamp",
-            predicted_column=None,
-            license="CC-BY-4.0",
-            source="Azure/AzurePublicDataset, Azure LLM inference trace 2023 (Splitwise, ISCA 2024)",
-            columns={
-                "TIMESTAMP": "invocation time, 2023-11-16 hh:mm:ss.fffffff",
-                "ContextTokens": "prompt tokens",
-                "GeneratedTokens": "output tokens",
-            },
-        ),
+        _AZURE_CONV,
+        replace(_AZURE_CONV, name="azure-code", file="AzureLLMInferenceTrace_code.csv"),
         TraceInfo(
             name="sharegpt-predicted",
             directory="sharegpt_predicted_lengths",
