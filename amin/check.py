@@ -101,6 +101,7 @@ def check_result(instance: Instance, result: Result) -> list[int]:
             result.memory
         ) else f"length {len(memory)} vs {len(result.memory)}"
         raise ScheduleError(f"the engine's memory series disagrees with the recomputed one (first at {diff})")
-    if result.total_latency != sum(rec.completion - r.arrival for r, rec in zip(instance.requests, result.records)):
-        raise ScheduleError("total latency disagrees with the records")
+    expected = sum(p + r.output - r.arrival for r, p in zip(instance.requests, result.starts))
+    if result.total_latency != expected:
+        raise ScheduleError(f"total latency {result.total_latency} disagrees with the starts and the instance ({expected})")
     return memory

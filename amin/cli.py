@@ -126,6 +126,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"amin {args.command}: error: {msg}", file=sys.stderr)
         return 2
+    except MemoryError:
+        # Schedules, memory series and time-indexed models grow with the instance's time span (rounds).
+        print(
+            f"amin {args.command}: error: out of memory: the instance spans too many rounds "
+            "(arrivals or outputs too large for a time-indexed series)",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         print(f"amin {args.command}: interrupted", file=sys.stderr)
         return 130

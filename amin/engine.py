@@ -45,6 +45,20 @@ class JobState:
     completion: int | None
 
 
+MAX_SPAN = 200_000_000
+"""The longest time span (rounds) a simulation accepts: results keep one memory entry per round (docs/semantics.md)."""
+
+
+def check_span(instance: Instance) -> None:
+    """Refuse, with one clear line, an instance whose time span could not be kept as a per-round memory series."""
+    span = max(r.arrival for r in instance.requests) + sum(r.output for r in instance.requests)
+    if span > MAX_SPAN:
+        raise ValueError(
+            f"the instance spans up to {span:,} rounds (last arrival + total output); results keep one memory "
+            f"entry per round, so at most {MAX_SPAN:,} are accepted"
+        )
+
+
 def round_budget(instance: Instance) -> int:
     """A generous safety bound on rounds; exceeding it means livelock. (The C16 horizon is derived in proofs/.)
 
@@ -63,6 +77,7 @@ class Simulation:
     """One run of the round loop for one instance and one scheduler."""
 
     def __init__(self, instance: Instance, scheduler: Scheduler, max_rounds: int | None = None) -> None:
+        check_span(instance)
         self.instance = instance
         self.scheduler = scheduler
         self.capacity = instance.capacity
@@ -221,6 +236,7 @@ def simulate(
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
     inst = load_instance(instance)
+    check_span(inst)
     sched = make_scheduler(scheduler, **options)
     if engine == "fast" and observer is None:
         from .fast import simulate_fast, supports  # the fast engine imports this module

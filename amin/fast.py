@@ -105,10 +105,10 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
     prompt = [r.prompt for r in reqs]
     output = [r.output for r in reqs]
     arrival = [r.arrival for r in reqs]
-    # The built-in initial lengths read public fields only (hsf is clairvoyant by design), so the full
-    # Request can be passed without building n PublicRequest views.
+    # Same views as the reference loop: only a clairvoyant scheduler (hsf) is handed the true output.
     initial = scheduler.initial_planned_length
-    planned = [min(initial(r), cap - r.prompt) for r in reqs]  # the base cap hook
+    views = reqs if scheduler.clairvoyant else [r.public() for r in reqs]
+    planned = [min(initial(v), cap - r.prompt) for v, r in zip(views, reqs)]  # the base cap hook
     rank: list[int] = []  # tie-break ranks, drawn at the first eviction that needs them (same seeded draw)
     fcfs = type(scheduler) is FCFS
     by_progress = scheduler.eviction_key == "progress"

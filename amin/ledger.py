@@ -12,6 +12,7 @@ import datetime as _dt
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 CLAIMS: dict[str, str] = {
     "C1": "Amax never overflows memory when predictions are correct (l_i <= o_i <= u_i).",
@@ -76,6 +77,27 @@ class Row:
     others: tuple[str, ...]  # weaker verdicts from other sources, "source: verdict"
 
 
+def _is_path(item: str) -> bool:
+    return "/" in item and " " not in item and "::" not in item
+
+
+def _check_support(path: Path, c: dict[str, Any], evidence_dir: Path) -> None:
+    """A verdict must carry what SPEC says backs it: a box for proved/exhaustive, examples (or a box) for
+    tested, an existing counterexample or result file for refuted; every file named must exist."""
+    who = f"{path}: claim {c['id']} ({c['verdict']})"
+    roots = (Path.cwd(), evidence_dir.parent, evidence_dir.parent.parent)
+    items = [str(e) for e in c["evidence"]]
+    missing = [e for e in items if _is_path(e) and not any((r / e).exists() for r in roots) and not Path(e).exists()]
+    if missing:
+        raise ValueError(f"{who}: evidence file {missing[0]} does not exist")
+    if c["verdict"] in ("proved", "exhaustive") and not c.get("box"):
+        raise ValueError(f"{who}: needs the box of instances it covers")
+    if c["verdict"] == "tested" and not (c.get("examples") or c.get("box")):
+        raise ValueError(f"{who}: needs the number of examples (or the box) it was tested on")
+    if c["verdict"] == "refuted" and not any(_is_path(e) for e in items):
+        raise ValueError(f"{who}: needs a counterexample or result file among its evidence")
+
+
 def load_evidence(directory: str | Path) -> list[Entry]:
     """Read every *.json evidence file; a malformed file is an error naming the file."""
     d = Path(directory)
@@ -99,6 +121,7 @@ def load_evidence(directory: str | Path) -> list[Entry]:
                 raise ValueError(
                     f"{path}: claim {c['id']}: unknown verdict {c['verdict']!r} (one of {', '.join(VERDICTS)})"
                 )
+            _check_support(path, c, d)
             entries.append(
                 Entry(
                     source=source,

@@ -189,6 +189,8 @@ def load_instance(source: str | Path | Mapping[str, Any] | Instance) -> Instance
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise InstanceError(f"{path}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    except RecursionError:
+        raise InstanceError(f"{path}: JSON nested too deeply to be an instance") from None
     return instance_from_dict(data)
 
 

@@ -86,3 +86,17 @@ def test_console_entry_point_runs_without_traceback(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "amin", "simulate", bad, "-s", "amin"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_deeply_nested_json_is_one_line(tmp_path, capsys):
+    path = write(tmp_path, "[" * 100000)
+    code, out, err = run_cli(capsys, "simulate", path, "-s", "amin")
+    assert code == 2 and err.count("\n") == 1 and "nested too deeply" in err
+
+
+def test_an_instance_spanning_too_many_rounds_is_one_line(tmp_path, capsys):
+    # Valid, but its memory series would need one entry per round up to 10^13: refused at once.
+    path = write(tmp_path, json.dumps({"capacity": 9, "requests": [{"prompt": 1, "output": 3, "lower": 1, "upper": 5, "arrival": 10**13}]}))
+    for command in ("simulate", "solve"):
+        code, out, err = run_cli(capsys, command, path, *(["-s", "amin"] if command == "simulate" else []))
+        assert code == 2 and err.count("\n") == 1 and "spans up to 10,000,000,000,003 rounds" in err

@@ -215,3 +215,27 @@ def test_engine_names_and_default() -> None:
     inst = Instance(10, (Request(1, 3, 1, 3),))
     with pytest.raises(ValueError, match="unknown engine 'turbo'"):
         simulate(inst, "amin", engine="turbo")
+
+
+def test_fast_engine_hands_online_schedulers_no_output_length():
+    # Both engines must show a non-clairvoyant scheduler the same PublicRequest view (no true output).
+    from amin import PublicRequest, Request, make_instance
+    from amin.schedulers import Amin, HSF
+
+    seen: dict[str, set[type]] = {}
+    inst = make_instance(9, [{"prompt": 1, "output": 3, "lower": 1, "upper": 5}] * 3)
+    for cls in (Amin, HSF):
+        original = cls.initial_planned_length
+
+        def spy(self, request, _cls=cls, _orig=original):
+            seen.setdefault(_cls.name, set()).add(type(request))
+            return _orig(self, request)
+
+        cls.initial_planned_length = spy  # patched on the class, so the fast engine still accepts it
+        try:
+            for engine in ("fast", "reference"):
+                simulate(inst, cls.name, engine=engine)
+        finally:
+            cls.initial_planned_length = original
+    assert seen["amin"] == {PublicRequest}
+    assert seen["hsf"] == {Request}

@@ -24,6 +24,12 @@ def _write(d: Path, source: str, claims: list[dict[str, Any]], **top: Any) -> Pa
         **top,
     }
     path = d / f"{source}.json"
+    # Synthetic verdicts get the support the ledger requires unless a test gives its own.
+    cx = d.parent / f"{d.name}-counterexample.txt"  # beside, not inside: every *.json in d is evidence
+    cx.write_text("instance")
+    for c in claims:
+        if c["verdict"] == "refuted" and not c["evidence"]:
+            c["evidence"] = [str(cx)]
     path.write_text(json.dumps(data))
     return path
 
@@ -33,8 +39,8 @@ def _claim(cid: str, verdict: str, **kw: Any) -> dict[str, Any]:
         "id": cid,
         "verdict": verdict,
         "summary": f"{cid} {verdict}",
-        "box": None,
-        "examples": None,
+        "box": "synthetic box",
+        "examples": 1,
         "worst_ratio": None,
         "evidence": [],
         "seeds": [],
@@ -66,8 +72,17 @@ def test_merge_rule_strongest_verdict_wins(tmp_path: Path, weak: str, strong: st
         assert any(o.endswith(f": {weak}") for o in row.others)
 
 
+def _counterexample(tmp_path: Path, rel: str = "reports/corpus/c12.json") -> str:
+    # Evidence paths resolve against the evidence directory's parent (the project root in real use).
+    (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / rel).write_text("{}")
+    return rel
+
+
 def test_refuted_beats_proved_and_pools_evidence(tmp_path: Path) -> None:
     d = tmp_path / "ev"
+    _counterexample(tmp_path)
+    _counterexample(tmp_path, "reports/results/c12.csv")
     _write(d, "proofs", [_claim("C12", "proved", box="n <= 4")])
     _write(
         d,
@@ -81,20 +96,21 @@ def test_refuted_beats_proved_and_pools_evidence(tmp_path: Path) -> None:
         d,
         "report",
         [
-            _claim("C12", "refuted", worst_ratio=1.5, evidence=["cmd two"], seeds=[1]),
+            _claim("C12", "refuted", worst_ratio=1.5, evidence=["reports/results/c12.csv", "cmd two"], seeds=[1]),
             _claim("C9", "tested", examples=50, worst_ratio=1.3),
         ],
     )
     by = {r.id: r for r in merge(load_evidence(d))}
     c12 = by["C12"]
     assert c12.verdict == "refuted" and c12.worst_ratio == 1.5
-    assert set(c12.evidence) == {"reports/corpus/c12.json", "cmd two"} and c12.seeds == (1, 3)
+    assert set(c12.evidence) == {"reports/corpus/c12.json", "reports/results/c12.csv", "cmd two"} and c12.seeds == (1, 3)
     assert set(c12.sources) == {"search", "report"} and c12.others == ("proofs: proved",)
     assert by["C9"].examples == 150 and by["C9"].worst_ratio == 1.3
 
 
 def test_outputs_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     d = tmp_path / "ev"
+    _counterexample(tmp_path)
     _write(d, "search", [_claim("C12", "refuted", worst_ratio=36 / 33, evidence=["reports/corpus/c12.json"])])
     out = tmp_path / "out"
     assert main(["claims", "--evidence", str(d), "--out", str(out), "--json"]) == 0
@@ -115,6 +131,10 @@ def test_outputs_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         (json.dumps({"claims": [{"id": "C99", "verdict": "tested", "summary": ""}]}), "unknown claim id"),
         (json.dumps({"claims": [{"id": "C1", "verdict": "maybe", "summary": ""}]}), "unknown verdict"),
         (json.dumps({"claims": [{"id": "C1"}]}), "needs the keys"),
+        (json.dumps({"claims": [_claim("C2", "refuted", evidence=[])]}), "needs a counterexample or result file"),
+        (json.dumps({"claims": [_claim("C2", "refuted", evidence=["reports/nowhere/cx.json"])]}), "does not exist"),
+        (json.dumps({"claims": [_claim("C7", "proved", box=None)]}), "needs the box"),
+        (json.dumps({"claims": [_claim("C7", "tested", box=None, examples=None)]}), "needs the number of examples"),
     ],
 )
 def test_bad_evidence_file_is_one_line_exit_2(
