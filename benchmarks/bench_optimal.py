@@ -107,6 +107,28 @@ def paper_setting(time_limit: float) -> str:
                 rows))
 
 
+def theory(n: int) -> Instance:
+    rng = random.Random(1)
+    return Instance(100, tuple(Request(5, o, 1, o, 0) for o in (rng.choice((3, 8, 15, 20)) for _ in range(n))))
+
+
+def compare(time_limit: float, long_limit: float) -> str:
+    """Before/after in one run: the LP-guided warm start and the area windows off (before) and on (after)."""
+    cases = [(f"heterogeneous n=12 seed {seed}", heterogeneous(random.Random(seed), 12), time_limit)
+             for seed in range(1, 7)]
+    cases += [(f"theory n={n}", theory(n), long_limit) for n in (20, 40)]
+    cases += [(f"4 kinds n={n} seed 1", few_kinds(random.Random(1), n), long_limit) for n in (20, 40)]
+    rows = []
+    for label, inst, limit in tqdm(cases, desc="before/after", file=sys.stderr):
+        for variant, on in (("before", False), ("after", True)):
+            sol = optimal.solve(inst, limit, guided_warm_start=on, area_windows=on)
+            rows.append([label, variant, limit, sol.warm_start, sol.slack, sol.columns, sol.status, sol.total_latency,
+                         sol.lower_bound, None if sol.gap is None else round(100 * sol.gap, 1), round(sol.seconds, 2)])
+    return ("### Before/after: LP-guided warm start and area windows (HiGHS; before = both switched off)\n\n"
+            + table(["instance", "variant", "limit s", "warm start", "slack D", "columns", "status", "TEL",
+                     "lower bound", "gap %", "seconds"], rows))
+
+
 def load_trace(n: int, capacity: int, arrivals: str, round_seconds: float) -> Instance:
     reqs = []
     t0 = None
@@ -151,7 +173,7 @@ def main() -> None:
     ap.add_argument("--formulation-time-limit", type=float, default=60.0, help="per solve, naive vs aggregated")
     ap.add_argument("--trace-requests", type=int, default=2000)
     ap.add_argument("--skip-trace", action="store_true")
-    ap.add_argument("--only", choices=("scaling", "formulations", "paper", "trace"), default=None)
+    ap.add_argument("--only", choices=("scaling", "formulations", "paper", "trace", "compare"), default=None)
     args = ap.parse_args()
     print(header() + "\n")
     if args.only in (None, "scaling"):
@@ -160,6 +182,8 @@ def main() -> None:
         print(formulations(args.formulation_time_limit) + "\n", flush=True)
     if args.only in (None, "paper"):
         print(paper_setting(args.formulation_time_limit) + "\n", flush=True)
+    if args.only in (None, "compare"):
+        print(compare(args.time_limit, args.formulation_time_limit) + "\n", flush=True)
     if args.only in (None, "trace") and not args.skip_trace:
         print(trace(args.trace_requests, 300.0) + "\n", flush=True)
 

@@ -23,6 +23,7 @@ from amin import Instance, load_instance
 from .model import (
     RequestClass,
     TimeIndexedModel,
+    area_bound_arrays,
     best_known_schedule,
     build_model,
     exact_model,
@@ -202,19 +203,12 @@ def certified_lp_bound(lp: LinearProgram, time_limit: float | None) -> float | N
 
 
 def area_bound(instance: Instance) -> int:
-    """Order statistics: the k-th completion is >= the k-th smallest a_i + o_i and >= S_k / M.
-
-    S_k is the sum of the k smallest memory areas s_i o_i + o_i (o_i + 1) / 2: the
-    first k requests to complete did all their area within rounds 1 .. C_(k), at
-    most M per round. Summing over k bounds sum c_i; subtract the arrivals.
-    """
+    """Order statistics: the k-th completion is >= the k-th smallest a_i + o_i and >= S_k / M (`area_bound_arrays`)."""
     reqs = instance.requests
     s = np.array([r.prompt for r in reqs], dtype=np.int64)
     o = np.array([r.output for r in reqs], dtype=np.int64)
     a = np.array([r.arrival for r in reqs], dtype=np.int64)
-    prefix = np.cumsum(np.sort(s * o + o * (o + 1) // 2))
-    by_area = -(-prefix // instance.capacity)  # ceil: completions are integers
-    return int(np.maximum(by_area, np.sort(a + o)).sum() - a.sum())
+    return area_bound_arrays(s, o, a, instance.capacity)
 
 
 def lower_bound(instance: Instance | Any, time_limit: float | None = None, max_classes: int = 50,

@@ -29,6 +29,7 @@ def add_solve(sub: argparse._SubParsersAction) -> None:
 
 def run_solve(args: argparse.Namespace) -> int:
     from amin import load_instance
+    from amin.engine import check_span
     from amin.cli import format_table, print_json
 
     from .milp import solve
@@ -36,6 +37,7 @@ def run_solve(args: argparse.Namespace) -> int:
     if args.time_limit is not None and not args.time_limit > 0:
         raise ValueError(f"--time-limit must be positive, got {args.time_limit}")
     inst = load_instance(args.file)
+    check_span(inst)  # refuse an impossible time span before announcing the solve
     if not args.json:
         print(f"solving {args.file}: {len(inst.requests)} requests, capacity {inst.capacity} ...", file=sys.stderr)
     sol = solve(inst, args.time_limit, solver=args.solver, formulation=args.formulation, warm_start=args.warm_start)

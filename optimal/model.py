@@ -8,6 +8,7 @@ bucket of start times, memory rows sampled every `stride` rounds).
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,8 +103,17 @@ def best_known_schedule(instance: Instance, search_seconds: float = 1.0) -> Know
         check_schedule(instance, best.starts)
         return best
     order = sorted(range(len(reqs)), key=lambda i: (reqs[i].arrival + reqs[i].output, reqs[i].output, i))
+    order, _ = improve_order(instance, order, time.perf_counter() + search_seconds)
+    offer(list_schedule(instance, order), "list")
+    assert best is not None
+    check_schedule(instance, best.starts)
+    return best
+
+
+def improve_order(instance: Instance, order: list[int], deadline: float) -> tuple[list[int], int]:
+    """Adjacent swaps of a list-scheduling order while they lower the total latency (until `deadline`)."""
+    order = list(order)
     current = total_latency(instance, list_schedule(instance, order))
-    deadline = time.perf_counter() + search_seconds
     improved = True
     while improved and time.perf_counter() < deadline:
         improved = False
@@ -116,10 +126,57 @@ def best_known_schedule(instance: Instance, search_seconds: float = 1.0) -> Know
                 current, improved = value, True
             else:
                 order[k], order[k + 1] = order[k + 1], order[k]
-    offer(list_schedule(instance, order), "list")
-    assert best is not None
-    check_schedule(instance, best.starts)
-    return best
+    return order, current
+
+
+ALPHAS = (0.0, 0.25, 0.5, 0.75, 0.99)
+
+
+def lp_guided_schedule(instance: Instance, model: TimeIndexedModel, search_seconds: float) -> KnownSchedule | None:
+    """List scheduling in the order of the LP relaxation's alpha-points, improved by adjacent swaps; checked.
+
+    The alpha-point of a request is the first start time by which an alpha share
+    of it has started in the LP solution (member m of a class: the time its class's
+    cumulative LP starts reach m + alpha). On instances with many requests this
+    order beats shortest-first by far (40 requests of 4 kinds: 1,041 against 1,193),
+    and a better schedule both seeds the solver and narrows the start windows.
+    Returns None if the LP gives no solution (e.g. `list_schedule` is too slow).
+    """
+    import cvxpy as cp
+
+    reqs = instance.requests
+    if len(reqs) > LIST_MAX_REQUESTS or model.columns == 0:
+        return None
+    deadline = time.perf_counter() + search_seconds
+    x = cp.Variable(model.columns, bounds=[np.zeros(model.columns), model.upper])
+    constraints = [model.equality @ x == model.counts]
+    if model.memory.shape[0]:
+        constraints.append(model.memory @ x <= model.capacity)
+    try:
+        with warnings.catch_warnings():  # "may be inaccurate" after the time limit: any x gives a valid order
+            warnings.simplefilter("ignore", UserWarning)
+            problem = cp.Problem(cp.Minimize(model.cost @ x), constraints)
+            problem.solve(solver=cp.HIGHS, time_limit=float(search_seconds))
+    except cp.error.SolverError:
+        return None
+    if x.value is None:
+        return None
+    value = np.maximum(np.asarray(x.value, dtype=float), 0.0)
+    candidates = []
+    for alpha in ALPHAS:
+        point = [0] * len(reqs)
+        for k, cls in enumerate(model.classes):
+            cols = np.flatnonzero(model.column_class == k)
+            cumulative = np.cumsum(value[cols])
+            for m, i in enumerate(cls.members):
+                j = min(int(np.searchsorted(cumulative, m + alpha - 1e-9)), len(cols) - 1)
+                point[i] = int(model.column_lo[cols[j]])
+        order = sorted(range(len(reqs)), key=lambda i: (point[i], reqs[i].output, i))
+        candidates.append((total_latency(instance, list_schedule(instance, order)), order))
+    order, _ = improve_order(instance, min(candidates)[1], deadline)
+    starts = compact(instance, list_schedule(instance, order))
+    check_schedule(instance, starts)
+    return KnownSchedule(total_latency(instance, starts), starts, "lp-list")
 
 
 def start_slack(instance: Instance, upper: int) -> int:
@@ -201,24 +258,60 @@ def build_model(
     )
 
 
-def latest_starts(instance: Instance, classes: tuple[RequestClass, ...], slack: int) -> np.ndarray:
-    """Per class, the latest start of any optimal schedule: min(a_k + slack, A + sum_j o_j - o_k).
+def area_bound_arrays(prompt: np.ndarray, output: np.ndarray, arrival: np.ndarray, capacity: int) -> int:
+    """Order statistics: the k-th completion is >= the k-th smallest a_i + o_i and >= S_k / M.
 
-    The second term (A the last arrival): an optimal schedule never leaves memory
+    S_k is the sum of the k smallest memory areas s_i o_i + o_i (o_i + 1) / 2: the
+    first k requests to complete did all their area within rounds 1 .. C_(k), at
+    most M per round. Summing over k bounds sum c_i; subtract the arrivals.
+    """
+    if len(output) == 0:
+        return 0
+    prefix = np.cumsum(np.sort(prompt * output + output * (output + 1) // 2))
+    by_area = -(-prefix // capacity)  # ceil: completions are integers
+    return int(np.maximum(by_area, np.sort(arrival + output)).sum() - arrival.sum())
+
+
+def latest_starts(instance: Instance, classes: tuple[RequestClass, ...], slack: int, area: bool = True) -> np.ndarray:
+    """Per class k, the latest start of any schedule with total latency <= U = slack + sum_j o_j
+    that has no idle gap after the last arrival (every optimal schedule is one):
+    min(a_k + U - o_k - B_k, A + sum_j o_j - o_k).
+
+    First term: removing one member i of class k leaves a feasible schedule of the
+    other requests, whose total latency is at least B_k = their order-statistics
+    area bound (`area_bound_arrays`, >= their sum of outputs); so
+    p_i - a_i = (c_i - a_i) - o_i <= U - B_k - o_i. With B_k = sum_{j != i} o_j
+    this is the plain horizon a_k + slack; the area bound only tightens it.
+    Second term (A the last arrival): an optimal schedule never leaves memory
     empty at a time t + 1 with t >= A while a request starts after t (shifting
     every later start back into the empty time would lower the total latency;
     see `compact`). So the rounds A + 1 .. p_i are all covered by the runs of
     the other requests, and p_i - A <= sum_{j != i} o_j.
+    With area=False, B_k is the plain sum of the other outputs (the bound before the area argument).
     """
-    last_arrival = max(r.arrival for r in instance.requests)
-    total = sum(r.output for r in instance.requests)
-    return np.array([min(c.arrival + slack, last_arrival + total - c.output) for c in classes], dtype=np.int64)
+    reqs = instance.requests
+    prompt = np.array([r.prompt for r in reqs], dtype=np.int64)
+    output = np.array([r.output for r in reqs], dtype=np.int64)
+    arrival = np.array([r.arrival for r in reqs], dtype=np.int64)
+    last_arrival = int(arrival.max())
+    total = int(output.sum())
+    upper = slack + total
+    out = []
+    for c in classes:
+        keep = np.ones(len(reqs), dtype=bool)
+        keep[c.members[0]] = False  # every member of a class is interchangeable: drop any one
+        others = total - c.output
+        if area:
+            others = max(others, area_bound_arrays(prompt[keep], output[keep], arrival[keep], instance.capacity))
+        out.append(min(c.arrival + upper - c.output - others, last_arrival + total - c.output))
+    return np.array(out, dtype=np.int64)
 
 
-def exact_model(instance: Instance, classes: tuple[RequestClass, ...], slack: int) -> TimeIndexedModel:
+def exact_model(instance: Instance, classes: tuple[RequestClass, ...], slack: int,
+                area: bool = True) -> TimeIndexedModel:
     """The integer program of SPEC section 4: class k may start at t = a_k .. latest_starts()[k]."""
     arrival = np.array([c.arrival for c in classes], dtype=np.int64)
-    width = latest_starts(instance, classes, slack) - arrival + 1
+    width = latest_starts(instance, classes, slack, area) - arrival + 1
     k = np.repeat(np.arange(len(classes)), width)
     t = arrival[k] + np.arange(width.sum()) - np.repeat(np.cumsum(width) - width, width)
     return build_model(classes, instance.capacity, k, t, t)
