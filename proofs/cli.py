@@ -198,7 +198,8 @@ def write_evidence(rows: list[Any], path: Path, command: str) -> None:
             f"{r.spec.induction_covers() if r.induction else 'not run'}; "
             f"mutants refuted {r.refuted}/{len(r.spec.mutants)}"
             for r in rs
-        )
+        ) + ("; Z3 proves these of the encoding, which differential tests tie to the engine"
+             + ("; the horizon is composed from the one-round lemmas by hand (docs/proofs.md)" if cid == "C16" else ""))
         claims.append(
             {
                 "id": cid,

@@ -76,7 +76,7 @@ def targeted_entries(corpus_dir: Path, examples: int, seed: int) -> tuple[list[d
         dict(scheduler="amin", versus="opt", family="heterogeneous", objective="ratio"),
         dict(scheduler="amax", versus="hsf", family="common", objective="ratio", alpha=0.1),
     ]
-    best_hsf = 0.0
+    best_by = {"common": 1.0, "other": 1.0}
     for r in runs:
         out = search(
             r["scheduler"],
@@ -110,15 +110,19 @@ def targeted_entries(corpus_dir: Path, examples: int, seed: int) -> tuple[list[d
             f"after {out.examples} examples" + (f", saved {saved.name}" if saved else "")
         )
         if r["scheduler"] == "hsf":
-            best_hsf = max(best_hsf, out.value)
+            # The claim's own setting is all arrivals at 0 (family common); arrivals over time are reported apart.
+            key = "common" if r["family"] == "common" else "other"
+            best_by[key] = max(best_by[key], out.value)
+    best_hsf = max(best_by.values())
     claims.append(
         {
             "id": "C12",
             "verdict": "refuted" if best_hsf > 1 else "tested",
-            "summary": f"targeted search also finds H-SF above OPT: worst ratio {best_hsf:.4g} (corpus)",
-            "box": None,
+            "summary": f"targeted search also finds H-SF above OPT: worst ratio {best_by['common']:.4g} with all "
+            f"arrivals at 0 (the claim's setting), {best_by['other']:.4g} with arrivals over time (corpus)",
+            "box": "searched small instances: common interval with arrivals 0, and heterogeneous with arrivals",
             "examples": 2 * examples,
-            "worst_ratio": best_hsf,
+            "worst_ratio": best_by["common"],
             "evidence": ["reports/corpus"],
             "seeds": [seed],
             "seconds": time.perf_counter() - t0,
@@ -256,10 +260,14 @@ def curve_claims(
     ]
     _plot_curves(alphas, get, fam, logf, powf, fig_dir / "search_curves.png")
     cmd = "python -m amin.search.evidence"
+    # A finite search cannot confirm an asymptotic bound (C7) or a lower bound it does not reach (C8): the
+    # numbers are the evidence, the verdict stays open.
     c7 = {
         "id": "C7",
-        "verdict": "tested",
-        "summary": f"worst amin/H-SF found for alpha={', '.join(_fmt_alpha(a) for a in alphas)}: {', '.join(f'{v:.3g}' for v in amin_h)}; better fit {better.model} "
+        "verdict": "open",
+        "summary": "a search cannot confirm an O(log(1/alpha)) bound; "
+        + ("the worst ratios are not monotone in alpha, so the search is not saturated; " if any(b < a - 1e-9 for a, b in zip(amin_h, amin_h[1:])) else "")
+        + f"worst amin/H-SF found for alpha={', '.join(_fmt_alpha(a) for a in alphas)}: {', '.join(f'{v:.3g}' for v in amin_h)}; better fit {better.model} "
         f"(log rss {logf.rss:.3g}, power rss {powf.rss:.3g}, exponent {powf.params[1]:.3f})",
         "box": "common interval, arrivals 0, <= 40 requests",
         "examples": examples * len(alphas) * 2,
@@ -270,7 +278,7 @@ def curve_claims(
     }
     c8 = {
         "id": "C8",
-        "verdict": "tested",
+        "verdict": "tested" if amax_h[-1] >= curves.amax_lower_bound(alphas[-1]) else "open",
         "summary": f"amax/H-SF grows as alpha->0 (worst {amax_h[-1]:.3g} at alpha={_fmt_alpha(alphas[-1])}, power-fit exponent "
         f"{amax_pow.params[1]:.2f}); the published alpha^-1(1+alpha^-1/2)/2 ({curves.amax_lower_bound(alphas[-1]):.0f} at "
         f"{_fmt_alpha(alphas[-1])}) was "
