@@ -7,7 +7,7 @@ simulation, and by `optimal/` on every schedule a solver returns.
 
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from .model import Instance
 from .results import Eviction, Result
@@ -17,9 +17,7 @@ class ScheduleError(AssertionError):
     """The schedule breaks the model of SPEC section 1."""
 
 
-def memory_profile(
-    instance: Instance, starts: Sequence[int], evictions: Iterable[Eviction] = ()
-) -> list[int]:
+def memory_profile(instance: Instance, starts: Sequence[int], evictions: Iterable[Eviction] = ()) -> list[int]:
     """Memory held at every time tau = 0 .. makespan, by difference arrays over runs.
 
     A run started at p and ending (completing or evicted) at e holds prompt + (tau - p)
@@ -45,9 +43,7 @@ def memory_profile(
     return memory
 
 
-def check_schedule(
-    instance: Instance, starts: Sequence[int], evictions: Iterable[Eviction] = ()
-) -> list[int]:
+def check_schedule(instance: Instance, starts: Sequence[int], evictions: Iterable[Eviction] = ()) -> list[int]:
     """Raise ScheduleError unless the schedule is valid; return the memory profile.
 
     Valid: every final run starts no earlier than its arrival; every evicted run
@@ -58,7 +54,7 @@ def check_schedule(
     evictions = list(evictions)
     if len(starts) != len(instance.requests):
         raise ScheduleError(f"{len(starts)} starts for {len(instance.requests)} requests")
-    for i, (r, p) in enumerate(zip(instance.requests, starts)):
+    for i, (r, p) in enumerate(zip(instance.requests, starts, strict=True)):
         if p < r.arrival:
             raise ScheduleError(f"request {i} starts at {p} before its arrival {r.arrival}")
     by_request: dict[int, list[Eviction]] = {}
@@ -72,7 +68,7 @@ def check_schedule(
     for i, runs in by_request.items():
         runs.sort(key=lambda e: e.start)
         bounds = [(e.start, e.round) for e in runs] + [(starts[i], starts[i] + instance.requests[i].output)]
-        for (_, end), (nxt, _) in zip(bounds, bounds[1:]):
+        for (_, end), (nxt, _) in zip(bounds, bounds[1:], strict=False):
             if nxt <= end:  # an evictee returns to the waiting set and cannot restart in the same round
                 raise ScheduleError(f"request {i}: a run starts at {nxt}, before the previous run ended at {end} + 1")
     memory = memory_profile(instance, starts, evictions)
@@ -97,11 +93,15 @@ def check_result(instance: Instance, result: Result) -> list[int]:
             raise ScheduleError(f"request {i}: record counts {rec.evictions} evictions, the log {n_ev}")
     memory = check_schedule(instance, result.starts, result.eviction_log)
     if tuple(memory) != tuple(result.memory):
-        diff = next(t for t, (a, b) in enumerate(zip(memory, result.memory)) if a != b) if len(memory) == len(
-            result.memory
-        ) else f"length {len(memory)} vs {len(result.memory)}"
+        diff = (
+            next(t for t, (a, b) in enumerate(zip(memory, result.memory, strict=False)) if a != b)
+            if len(memory) == len(result.memory)
+            else f"length {len(memory)} vs {len(result.memory)}"
+        )
         raise ScheduleError(f"the engine's memory series disagrees with the recomputed one (first at {diff})")
-    expected = sum(p + r.output - r.arrival for r, p in zip(instance.requests, result.starts))
+    expected = sum(p + r.output - r.arrival for r, p in zip(instance.requests, result.starts, strict=True))
     if result.total_latency != expected:
-        raise ScheduleError(f"total latency {result.total_latency} disagrees with the starts and the instance ({expected})")
+        raise ScheduleError(
+            f"total latency {result.total_latency} disagrees with the starts and the instance ({expected})"
+        )
     return memory

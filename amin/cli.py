@@ -11,7 +11,8 @@ import argparse
 import importlib
 import json
 import sys
-from typing import Any, Callable, NoReturn, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 # name -> "module:function"; the function adds the subcommand's arguments and sets `func`.
 COMMANDS: dict[str, str] = {
@@ -44,7 +45,7 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain fixed-width text table."""
     cells = [[str(h) for h in headers]] + [[_fmt(c) for c in row] for row in rows]
     widths = [max(len(r[k]) for r in cells) for k in range(len(headers))]
-    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in cells]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -59,14 +60,32 @@ def _fmt(c: Any) -> str:
 def add_simulate(sub: argparse._SubParsersAction) -> None:
     from .schedulers import EVICTION_KEYS, SCHEDULERS, TIE_BREAKS
 
-    p = sub.add_parser("simulate", help="run one scheduler on an instance file", description="Run one scheduler on an instance file (SPEC section 7).")
+    p = sub.add_parser(
+        "simulate",
+        help="run one scheduler on an instance file",
+        description="Run one scheduler on an instance file (SPEC section 7).",
+    )
     p.add_argument("file", help="instance JSON file")
-    p.add_argument("--scheduler", "-s", required=True, choices=sorted(SCHEDULERS), metavar="{" + ",".join(SCHEDULERS) + "}")
+    p.add_argument(
+        "--scheduler", "-s", required=True, choices=sorted(SCHEDULERS), metavar="{" + ",".join(SCHEDULERS) + "}"
+    )
     p.add_argument("--tie-break", choices=TIE_BREAKS, default="random", help="eviction ties (default: random)")
     p.add_argument("--seed", type=int, default=0, help="seed for random tie-breaks (default: 0)")
-    p.add_argument("--eviction-key", choices=EVICTION_KEYS, default="bound", help="evict by planned length or by progress (default: bound)")
-    p.add_argument("--engine", choices=("fast", "reference"), default="fast", help="fast (event-driven, the default) or reference (the readable round loop); identical results")
-    p.add_argument("--detail", action="store_true", help="with --json: add the eviction log, wasted tokens and memory series")
+    p.add_argument(
+        "--eviction-key",
+        choices=EVICTION_KEYS,
+        default="bound",
+        help="evict by planned length or by progress (default: bound)",
+    )
+    p.add_argument(
+        "--engine",
+        choices=("fast", "reference"),
+        default="fast",
+        help="fast (event-driven, the default) or reference (the readable round loop); identical results",
+    )
+    p.add_argument(
+        "--detail", action="store_true", help="with --json: add the eviction log, wasted tokens and memory series"
+    )
     p.add_argument("--json", action="store_true", help="print the SPEC section 7 JSON")
     p.set_defaults(func=run_simulate)
 
@@ -76,7 +95,14 @@ def run_simulate(args: argparse.Namespace) -> int:
     from .model import load_instance
 
     inst = load_instance(args.file)
-    result = simulate(inst, args.scheduler, engine=args.engine, tie_break=args.tie_break, seed=args.seed, eviction_key=args.eviction_key)
+    result = simulate(
+        inst,
+        args.scheduler,
+        engine=args.engine,
+        tie_break=args.tie_break,
+        seed=args.seed,
+        eviction_key=args.eviction_key,
+    )
     if args.json:
         print_json(result.to_dict(detail=args.detail))
         return 0
@@ -85,7 +111,16 @@ def run_simulate(args: argparse.Namespace) -> int:
     print(
         format_table(
             ["total_latency", "mean_latency", "makespan", "peak_memory", "evictions", "wasted_tokens"],
-            [[result.total_latency, result.total_latency / n, result.makespan, result.peak_memory, result.evictions, result.wasted_tokens]],
+            [
+                [
+                    result.total_latency,
+                    result.total_latency / n,
+                    result.makespan,
+                    result.peak_memory,
+                    result.evictions,
+                    result.wasted_tokens,
+                ]
+            ],
         )
     )
     if n <= 30:
@@ -97,17 +132,17 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 # --- entry point -----------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="amin", description="Reference simulator and verification suite for the Amin/Amax LLM schedulers.")
+    parser = _Parser(
+        prog="amin", description="Reference simulator and verification suite for the Amin/Amax LLM schedulers."
+    )
     from . import __version__
 
     parser.add_argument("--version", action="version", version=f"amin {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, target in COMMANDS.items():
+    for target in COMMANDS.values():
         module, func = target.split(":")
-        try:
-            adder: Callable[[argparse._SubParsersAction], None] = getattr(importlib.import_module(module), func)
-        except (ImportError, AttributeError):
-            continue  # a command whose module is not there (yet) is simply not offered
+        # A command module that fails to import is a bug to surface, never a command to hide.
+        adder: Callable[[argparse._SubParsersAction], None] = getattr(importlib.import_module(module), func)
         adder(sub)
     return parser
 

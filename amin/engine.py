@@ -9,8 +9,9 @@ immutable `Result`.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .model import Instance, load_instance
 from .results import Eviction, Record, Result
@@ -188,7 +189,7 @@ class Simulation:
         self.rounds += 1
         return RoundEvent(t, tuple(completed), tuple(j.index for j in evicted), tuple(admitted), need)
 
-    def run(self, observer: Callable[["Simulation", RoundEvent], None] | None = None) -> Result:
+    def run(self, observer: Callable[[Simulation, RoundEvent], None] | None = None) -> Result:
         while not self.finished:
             event = self.step()
             if observer is not None:
@@ -199,7 +200,7 @@ class Simulation:
         if not self.finished:
             raise RuntimeError("the simulation has not finished")
         records = []
-        for j, r in zip(self.jobs, self.instance.requests):
+        for j, r in zip(self.jobs, self.instance.requests, strict=True):
             assert j.completion is not None
             records.append(
                 Record(j.index, r.arrival, j.completion - r.output, j.completion, j.evictions, j.wasted_tokens)
@@ -225,7 +226,9 @@ def simulate(
     engine: str = "fast",
     **options: Any,
 ) -> Result:
-    """Run one scheduler on one instance. Options: tie_break ("random"|"index"), seed, eviction_key ("bound"|"progress").
+    """Run one scheduler on one instance.
+
+    Options: tie_break ("random" | "index"), seed, eviction_key ("bound" | "progress").
 
     `engine="fast"` (amin.fast, the default) gives exactly the reference loop's result for the
     built-in schedulers; other policies and runs with an observer use the reference loop.

@@ -108,7 +108,7 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
     # Same views as the reference loop: only a clairvoyant scheduler (hsf) is handed the true output.
     initial = scheduler.initial_planned_length
     views = reqs if scheduler.clairvoyant else [r.public() for r in reqs]
-    planned = [min(initial(v), cap - r.prompt) for v, r in zip(views, reqs)]  # the base cap hook
+    planned = [min(initial(v), cap - r.prompt) for v, r in zip(views, reqs, strict=True)]  # the base cap hook
     rank: list[int] = []  # tie-break ranks, drawn at the first eviction that needs them (same seeded draw)
     fcfs = type(scheduler) is FCFS
     by_progress = scheduler.eviction_key == "progress"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 FORMAT = "amin-instance/1"
 
@@ -39,7 +40,7 @@ class Request:
         """True when the predicted interval contains the true output length."""
         return self.lower <= self.output <= self.upper
 
-    def public(self) -> "PublicRequest":
+    def public(self) -> PublicRequest:
         """What an online (non-clairvoyant) scheduler may see: everything but the true output."""
         return PublicRequest(self.prompt, self.lower, self.upper, self.arrival, self.id, self.predicted)
 
@@ -74,16 +75,24 @@ class Instance:
         """The SPEC section 7 JSON form; `load_instance(i.to_dict()) == i`."""
         return {"format": FORMAT, "capacity": self.capacity, "requests": [_request_dict(r) for r in self.requests]}
 
-    def replace_requests(self, requests: Iterable[Request]) -> "Instance":
+    def replace_requests(self, requests: Iterable[Request]) -> Instance:
         return Instance(self.capacity, tuple(requests))
 
-    def with_intervals(self, intervals: Iterable[tuple[int, int]]) -> "Instance":
+    def with_intervals(self, intervals: Iterable[tuple[int, int]]) -> Instance:
         """The same requests with new predicted intervals, one (lower, upper) per request."""
-        return self.replace_requests(replace(r, lower=lo, upper=up) for r, (lo, up) in zip(self.requests, intervals, strict=True))
+        return self.replace_requests(
+            replace(r, lower=lo, upper=up) for r, (lo, up) in zip(self.requests, intervals, strict=True)
+        )
 
 
 def _request_dict(r: Request) -> dict[str, Any]:
-    d: dict[str, Any] = {"prompt": r.prompt, "output": r.output, "lower": r.lower, "upper": r.upper, "arrival": r.arrival}
+    d: dict[str, Any] = {
+        "prompt": r.prompt,
+        "output": r.output,
+        "lower": r.lower,
+        "upper": r.upper,
+        "arrival": r.arrival,
+    }
     if r.id is not None:
         d["id"] = r.id
     if r.predicted is not None:

@@ -10,8 +10,9 @@ deliberately broken variant in `proofs/`, overrides them.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from .model import PublicRequest, Request
 

@@ -8,7 +8,8 @@ or, without the fixture, `from amin.testing import check_scheduler`.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

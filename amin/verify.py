@@ -15,9 +15,10 @@ import importlib.util
 import json
 import random
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .check import ScheduleError, check_result
 from .engine import NonTermination, RoundEvent, Simulation, round_budget
@@ -88,7 +89,9 @@ class VerifyReport:
         rows = [[p.name, p.kind, p.verdict, p.examples, p.detail] for p in self.properties]
         text = format_table(["property", "kind", "verdict", "examples", "detail"], rows)
         failed = [f"  {p.name}: {p.counterexample}" for p in self.properties if p.counterexample and p.passed is False]
-        worst = [f"  {p.name}: {p.counterexample}" for p in self.properties if p.counterexample and p.passed is not False]
+        worst = [
+            f"  {p.name}: {p.counterexample}" for p in self.properties if p.counterexample and p.passed is not False
+        ]
         if failed:
             text += "\ncounterexamples (instance JSON, replay with --replay FILE):\n" + "\n".join(failed)
         if worst:
@@ -152,7 +155,7 @@ def information_violation(policy: type[Scheduler], instance: Instance, index: in
     except Exception:
         return None  # crashes and livelocks are reported by the other properties
     horizon = ra.records[index].completion
-    for (ea, la), (eb, lb) in zip(a.rounds, b.rounds):
+    for (ea, la), (eb, lb) in zip(a.rounds, b.rounds, strict=False):  # the runs part after `horizon`
         if ea.t >= horizon:
             break
         if ea != eb or la != lb:
@@ -166,9 +169,9 @@ def information_violation(policy: type[Scheduler], instance: Instance, index: in
 
 # --- Hypothesis-driven search for minimal violations -----------------------------------
 def _instances(max_requests: int = 6, max_capacity: int = 16) -> Any:
-    from .search.strategies import heterogeneous_instances
-
     from hypothesis import strategies as st
+
+    from .search.strategies import heterogeneous_instances
 
     return st.one_of(
         heterogeneous_instances(max_requests=max_requests, max_capacity=max_capacity, correct=True),
@@ -184,13 +187,17 @@ def _settings(examples: int) -> Any:
     )
 
 
-def find_minimal(strategy: Any, violation: Callable[[Any], str | None], examples: int, seed: int) -> tuple[Any, str] | None:
+def find_minimal(
+    strategy: Any, violation: Callable[[Any], str | None], examples: int, seed: int
+) -> tuple[Any, str] | None:
     """The smallest example (by Hypothesis's shrinker) whose `violation` is not None, or None if none was found."""
     from hypothesis import find
     from hypothesis.errors import NoSuchExample
 
     try:
-        found = find(strategy, lambda x: violation(x) is not None, settings=_settings(examples), random=random.Random(seed))
+        found = find(
+            strategy, lambda x: violation(x) is not None, settings=_settings(examples), random=random.Random(seed)
+        )
     except NoSuchExample:
         return None
     return found, violation(found) or "violation"
@@ -231,24 +238,38 @@ def verify(
     say("memory safety and service")
     hit = find_minimal(_instances(), lambda i: safety_violation(policy, i), examples, seed)
     verdicts.append(
-        PropertyVerdict("memory-safety", "safety", hit is None, examples,
-                        "memory <= capacity at all times; each request served once"
-                        if hit is None else hit[1],
-                        _save(out_dir, name, "memory-safety", hit[0], hit[1]) if hit else None)
+        PropertyVerdict(
+            "memory-safety",
+            "safety",
+            hit is None,
+            examples,
+            "memory <= capacity at all times; each request served once" if hit is None else hit[1],
+            _save(out_dir, name, "memory-safety", hit[0], hit[1]) if hit else None,
+        )
     )
 
     say("termination")
     hit = find_minimal(_instances(), lambda i: progress_violation(policy, i), examples, seed + 1)
     verdicts.append(
-        PropertyVerdict("termination", "progress", hit is None, examples,
-                        "all complete within round_budget(instance)" if hit is None else hit[1],
-                        _save(out_dir, name, "termination", hit[0], hit[1]) if hit else None)
+        PropertyVerdict(
+            "termination",
+            "progress",
+            hit is None,
+            examples,
+            "all complete within round_budget(instance)" if hit is None else hit[1],
+            _save(out_dir, name, "termination", hit[0], hit[1]) if hit else None,
+        )
     )
 
     say("no hidden information")
     if getattr(policy, "clairvoyant", False):
-        verdicts.append(PropertyVerdict("no-hidden-information", "information", None, 0, "declared clairvoyant: may read true outputs"))
+        verdicts.append(
+            PropertyVerdict(
+                "no-hidden-information", "information", None, 0, "declared clairvoyant: may read true outputs"
+            )
+        )
     else:
+
         @st.composite
         def pairs(draw: Any) -> tuple[Instance, int, int]:
             inst = draw(_instances())
@@ -262,10 +283,18 @@ def verify(
 
         hit = find_minimal(pairs(), lambda p: information_violation(policy, *p), examples, seed + 2)
         verdicts.append(
-            PropertyVerdict("no-hidden-information", "information", hit is None, examples,
-                            "no decision depends on an unrevealed output" if hit is None else hit[1],
-                            _save(out_dir, name, "no-hidden-information", hit[0][0], hit[1], request=hit[0][1], extra_tokens=hit[0][2])
-                            if hit else None)
+            PropertyVerdict(
+                "no-hidden-information",
+                "information",
+                hit is None,
+                examples,
+                "no decision depends on an unrevealed output" if hit is None else hit[1],
+                _save(
+                    out_dir, name, "no-hidden-information", hit[0][0], hit[1], request=hit[0][1], extra_tokens=hit[0][2]
+                )
+                if hit
+                else None,
+            )
         )
 
     if ratios:
@@ -291,7 +320,9 @@ def _ratio_to_opt(policy: type[Scheduler], *, examples: int, seed: int) -> Prope
             s = rng.randint(0, cap // 3)
             o = rng.randint(1, min(6, cap - s))
             lo = max(1, o - rng.randint(0, o))
-            reqs.append({"prompt": s, "output": o, "lower": lo, "upper": o + rng.randint(0, 4), "arrival": rng.randint(0, 3)})
+            reqs.append(
+                {"prompt": s, "output": o, "lower": lo, "upper": o + rng.randint(0, 4), "arrival": rng.randint(0, 3)}
+            )
         inst = load_instance({"capacity": cap, "requests": reqs})
         try:
             result = run_policy(policy, inst)
@@ -302,7 +333,14 @@ def _ratio_to_opt(policy: type[Scheduler], *, examples: int, seed: int) -> Prope
         worst, total, n = max(worst, ratio), total + ratio, n + 1
     if n == 0:
         return PropertyVerdict("ratio-to-opt", "performance", None, 0, "no instance could be evaluated")
-    return PropertyVerdict("ratio-to-opt", "performance", None, n, f"mean {total / n:.3f}, worst {worst:.3f} over {n} tiny instances (exact OPT)", value=worst)
+    return PropertyVerdict(
+        "ratio-to-opt",
+        "performance",
+        None,
+        n,
+        f"mean {total / n:.3f}, worst {worst:.3f} over {n} tiny instances (exact OPT)",
+        value=worst,
+    )
 
 
 def _ratio_to_hsf_real(policy: type[Scheduler], *, seed: int, n: int = 300, capacity: int = 16492) -> PropertyVerdict:
@@ -314,12 +352,17 @@ def _ratio_to_hsf_real(policy: type[Scheduler], *, seed: int, n: int = 300, capa
     try:
         result = run_policy(policy, inst)
     except Exception as e:
-        return PropertyVerdict("ratio-to-hsf-real", "performance", None, 1, f"the policy failed on the trace sample: {type(e).__name__}")
+        return PropertyVerdict(
+            "ratio-to-hsf-real", "performance", None, 1, f"the policy failed on the trace sample: {type(e).__name__}"
+        )
     hsf = simulate(inst, "hsf")
     amin_ = simulate(inst, "amin")
     r = result.total_latency / hsf.total_latency
     return PropertyVerdict(
-        "ratio-to-hsf-real", "performance", None, 1,
+        "ratio-to-hsf-real",
+        "performance",
+        None,
+        1,
         f"{r:.3f} on {len(inst.requests)} Azure conversation requests, capacity {capacity}, relative(0.5) "
         f"(amin: {amin_.total_latency / hsf.total_latency:.3f})",
         value=r,
@@ -334,9 +377,13 @@ def _worst_ratio(policy: type[Scheduler], *, examples: int, seed: int, out: Path
         return PropertyVerdict("worst-ratio-search", "performance", None, outcome.examples, "no instance evaluated")
     path = _save(out, name, "worst-ratio", outcome.instance, f"ratio {outcome.value:.4f} to H-SF", ratio=outcome.value)
     return PropertyVerdict(
-        "worst-ratio-search", "performance", None, outcome.examples,
+        "worst-ratio-search",
+        "performance",
+        None,
+        outcome.examples,
         f"worst ratio to H-SF found: {outcome.value:.3f} ({len(outcome.instance.requests)} requests, family common)",
-        path, outcome.value,
+        path,
+        outcome.value,
     )
 
 
@@ -427,8 +474,13 @@ def run_verify(args: argparse.Namespace) -> int:
             print(f"{args.replay}: " + (f"reproduces: {message}" if message else "no longer fails"))
         return 1 if message else 0
     report = verify(
-        policy, examples=args.examples, seed=args.seed, out=args.out, ratios=not args.no_ratios,
-        search=not args.no_search, progress=None if args.json else lambda m: print(f"... {m}", file=sys.stderr, flush=True),
+        policy,
+        examples=args.examples,
+        seed=args.seed,
+        out=args.out,
+        ratios=not args.no_ratios,
+        search=not args.no_search,
+        progress=None if args.json else lambda m: print(f"... {m}", file=sys.stderr, flush=True),
     )
     if args.json:
         print_json(report.to_dict())
@@ -439,8 +491,15 @@ def run_verify(args: argparse.Namespace) -> int:
     return 1 if report.failed else 0
 
 
-def check_scheduler(policy: type[Scheduler], *, examples: int = 100, seed: int = 0, out: str | Path | None = None,
-                    ratios: bool = False, search: bool = False) -> VerifyReport:
+def check_scheduler(
+    policy: type[Scheduler],
+    *,
+    examples: int = 100,
+    seed: int = 0,
+    out: str | Path | None = None,
+    ratios: bool = False,
+    search: bool = False,
+) -> VerifyReport:
     """Run the battery and raise AssertionError (with the verdict table) if a safety, progress or
     information property fails. For a user's own test suite; `amin.testing` exposes it as a pytest fixture."""
     report = verify(policy, examples=examples, seed=seed, out=out, ratios=ratios, search=search)

@@ -27,8 +27,10 @@ def main() -> None:
     args = ap.parse_args()
     inst = azure_instance(args.n, seed=args.seed, capacity=args.capacity)
     print(machine_header())
-    print(f"instance: {len(inst.requests)} Azure conversation requests (seed {args.seed}), capacity {inst.capacity}, "
-          "all arrivals 0, intervals relative(0.5); engine: reference\n")
+    print(
+        f"instance: {len(inst.requests)} Azure conversation requests (seed {args.seed}), capacity {inst.capacity}, "
+        "all arrivals 0, intervals relative(0.5); engine: reference\n"
+    )
     rows = []
     for name in amin.SCHEDULERS:
         t0 = time.perf_counter()

@@ -29,8 +29,8 @@ def add_solve(sub: argparse._SubParsersAction) -> None:
 
 def run_solve(args: argparse.Namespace) -> int:
     from amin import load_instance
-    from amin.engine import check_span
     from amin.cli import format_table, print_json
+    from amin.engine import check_span
 
     from .milp import solve
 

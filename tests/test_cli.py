@@ -96,7 +96,12 @@ def test_deeply_nested_json_is_one_line(tmp_path, capsys):
 
 def test_an_instance_spanning_too_many_rounds_is_one_line(tmp_path, capsys):
     # Valid, but its memory series would need one entry per round up to 10^13: refused at once.
-    path = write(tmp_path, json.dumps({"capacity": 9, "requests": [{"prompt": 1, "output": 3, "lower": 1, "upper": 5, "arrival": 10**13}]}))
+    path = write(
+        tmp_path,
+        json.dumps(
+            {"capacity": 9, "requests": [{"prompt": 1, "output": 3, "lower": 1, "upper": 5, "arrival": 10**13}]}
+        ),
+    )
     for command in ("simulate", "solve"):
         code, out, err = run_cli(capsys, command, path, *(["-s", "amin"] if command == "simulate" else []))
         assert code == 2 and err.count("\n") == 1 and "spans up to 10,000,000,000,003 rounds" in err

@@ -220,7 +220,7 @@ def test_engine_names_and_default() -> None:
 def test_fast_engine_hands_online_schedulers_no_output_length():
     # Both engines must show a non-clairvoyant scheduler the same PublicRequest view (no true output).
     from amin import PublicRequest, Request, make_instance
-    from amin.schedulers import Amin, HSF
+    from amin.schedulers import HSF, Amin
 
     seen: dict[str, set[type]] = {}
     inst = make_instance(9, [{"prompt": 1, "output": 3, "lower": 1, "upper": 5}] * 3)

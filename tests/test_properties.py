@@ -24,7 +24,7 @@ def test_every_run_is_safe_terminates_and_serves_each_request_once(inst, name, o
     result = simulate(inst, name, **options)  # termination: NonTermination would raise
     check_result(inst, result)  # memory <= capacity at every time, completion - start = output, ...
     assert len(result.records) == len(inst.requests)
-    assert all(rec.start >= req.arrival for rec, req in zip(result.records, inst.requests))
+    assert all(rec.start >= req.arrival for rec, req in zip(result.records, inst.requests, strict=True))
     assert result.peak_memory <= inst.capacity
 
 
@@ -45,7 +45,9 @@ def test_amin_pseudo_lower_bound_never_decreases_and_stays_valid(inst, options):
     def observe(sim, event):
         for job in sim.jobs:
             prev = last.get(job.index, job.planned_length)
-            assert job.planned_length >= prev, f"request {job.index}: planned length fell {prev} -> {job.planned_length}"
+            assert job.planned_length >= prev, (
+                f"request {job.index}: planned length fell {prev} -> {job.planned_length}"
+            )
             req = inst.requests[job.index]
             if req.lower <= req.output:
                 assert job.planned_length <= req.output
@@ -57,7 +59,7 @@ def test_amin_pseudo_lower_bound_never_decreases_and_stays_valid(inst, options):
 @given(instances(), SCHEDULER_OPTIONS, st.data())
 def test_amin_never_reads_the_upper_bound(inst, options, data):
     uppers = [data.draw(st.integers(r.lower, r.lower + 50)) for r in inst.requests]
-    changed = inst.replace_requests(replace(r, upper=u) for r, u in zip(inst.requests, uppers))
+    changed = inst.replace_requests(replace(r, upper=u) for r, u in zip(inst.requests, uppers, strict=True))
     assert simulate(inst, "amin", **options) == simulate(changed, "amin", **options)
 
 

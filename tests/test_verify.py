@@ -69,7 +69,9 @@ def test_information_check_catches_a_policy_that_reads_true_outputs():
 
 
 def test_cli_verdict_exit_codes_and_json(tmp_path, capsys):
-    assert main(["verify", EAGER, "--examples", "30", "--no-ratios", "--no-search", "--out", str(tmp_path), "--json"]) == 1
+    assert (
+        main(["verify", EAGER, "--examples", "30", "--no-ratios", "--no-search", "--out", str(tmp_path), "--json"]) == 1
+    )
     data = json.loads(capsys.readouterr().out)
     assert data["failed"] and data["properties"][0]["verdict"] == "FAIL"
     assert main(["verify", CORRECT, "--examples", "30", "--no-ratios", "--no-search", "--out", str(tmp_path)]) == 0
@@ -81,7 +83,12 @@ def test_cli_verdict_exit_codes_and_json(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     ("target", "fragment"),
-    [("nomodule_xyz:Cls", "cannot import"), ("amin.engine:Missing", "has no attribute"), ("amin.engine:Simulation", "not a subclass"), ("justaword", "expected MODULE:CLASS")],
+    [
+        ("nomodule_xyz:Cls", "cannot import"),
+        ("amin.engine:Missing", "has no attribute"),
+        ("amin.engine:Simulation", "not a subclass"),
+        ("justaword", "expected MODULE:CLASS"),
+    ],
 )
 def test_cli_bad_policy_exits_2_with_one_line(capsys, target, fragment):
     assert main(["verify", target]) == 2
@@ -108,7 +115,10 @@ def test_pytest_plugin_in_a_fresh_project(tmp_path):
     )
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_mine.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert "1 failed, 1 passed" in proc.stdout, proc.stdout + proc.stderr
     assert "memory-safety" in proc.stdout and "FAIL" in proc.stdout

@@ -266,7 +266,7 @@ def curve_claims(
         "id": "C7",
         "verdict": "open",
         "summary": "a search cannot confirm an O(log(1/alpha)) bound; "
-        + ("the worst ratios are not monotone in alpha, so the search is not saturated; " if any(b < a - 1e-9 for a, b in zip(amin_h, amin_h[1:])) else "")
+        + ("the worst ratios are not monotone in alpha, so the search is not saturated; " if any(b < a - 1e-9 for a, b in zip(amin_h, amin_h[1:], strict=False)) else "")
         + f"worst amin/H-SF found for alpha={', '.join(_fmt_alpha(a) for a in alphas)}: {', '.join(f'{v:.3g}' for v in amin_h)}; better fit {better.model} "
         f"(log rss {logf.rss:.3g}, power rss {powf.rss:.3g}, exponent {powf.params[1]:.3f})",
         "box": "common interval, arrivals 0, <= 40 requests",

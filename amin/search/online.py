@@ -26,7 +26,9 @@ C5_COUNTEREXAMPLE = Path("reports/counterexamples/c5_bound_evicts_more_progresse
 def upper_dependence(instance: Instance, seed: int, scheduler: str = "amin") -> str | None:
     """C4: the schedule with every upper bound redrawn must equal the original, for every option."""
     rng = random.Random(seed)
-    changed = instance.replace_requests(replace(r, upper=r.lower + rng.randint(0, 3 * instance.capacity)) for r in instance.requests)
+    changed = instance.replace_requests(
+        replace(r, upper=r.lower + rng.randint(0, 3 * instance.capacity)) for r in instance.requests
+    )
     for key in ("bound", "progress"):
         for tie in ("index", "random"):
             a = _run(instance, tie, key, seed, scheduler=scheduler)
@@ -54,7 +56,8 @@ def progress_order_violation(instance: Instance, key: str) -> str | None:
                 if tokens > s.progress:
                     found.append(
                         f"round {event.t}: evicted request {i} after {tokens} tokens while request {s.index} "
-                        f"stays with {s.progress} (planned lengths: evicted {sim.jobs[i].planned_length}, kept {s.planned_length})"
+                        f"stays with {s.progress} (planned lengths: evicted {sim.jobs[i].planned_length}, "
+                        f"kept {s.planned_length})"
                     )
                     return
 
@@ -62,7 +65,9 @@ def progress_order_violation(instance: Instance, key: str) -> str | None:
     return found[0] if found else None
 
 
-def _search(violation: Any, examples: int, seed: int, family: str = "heterogeneous") -> tuple[int, Instance | None, str | None]:
+def _search(
+    violation: Any, examples: int, seed: int, family: str = "heterogeneous"
+) -> tuple[int, Instance | None, str | None]:
     from hypothesis import HealthCheck, find, settings
     from hypothesis.errors import NoSuchExample
 
@@ -74,11 +79,20 @@ def _search(violation: Any, examples: int, seed: int, family: str = "heterogeneo
         counted["n"] += 1
         return violation(inst) is not None
 
-    strategy = (heterogeneous_instances(max_requests=8, max_capacity=24, correct=False) if family == "heterogeneous"
-                else family_strategy(family, size="small"))
+    strategy = (
+        heterogeneous_instances(max_requests=8, max_capacity=24, correct=False)
+        if family == "heterogeneous"
+        else family_strategy(family, size="small")
+    )
     try:
-        inst = find(strategy, cond, settings=settings(max_examples=examples, database=None, deadline=None,
-                                                       suppress_health_check=list(HealthCheck)), random=random.Random(seed))
+        inst = find(
+            strategy,
+            cond,
+            settings=settings(
+                max_examples=examples, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+            ),
+            random=random.Random(seed),
+        )
     except NoSuchExample:
         return counted["n"], None, None
     return counted["n"], inst, violation(inst)
@@ -90,11 +104,15 @@ def claims(examples: int, seed: int, out: Path = C5_COUNTEREXAMPLE) -> list[dict
     c4 = {
         "id": "C4",
         "verdict": "refuted" if bad4 else "tested",
-        "summary": msg4 or "amin's schedule (records and evictions) is unchanged when every upper bound is redrawn, "
+        "summary": msg4
+        or "amin's schedule (records and evictions) is unchanged when every upper bound is redrawn, "
         "for both eviction keys and both tie-breaks; amin also receives no output length (PublicRequest)",
         "box": "heterogeneous instances, up to 8 requests, M <= 24, arrivals, intervals that may miss",
-        "examples": n4, "worst_ratio": None, "evidence": ["python -m amin.search.online", "tests/test_properties.py::test_amin_never_reads_the_upper_bound"],
-        "seeds": [seed], "seconds": time.perf_counter() - t0,
+        "examples": n4,
+        "worst_ratio": None,
+        "evidence": ["python -m amin.search.online", "tests/test_properties.py::test_amin_never_reads_the_upper_bound"],
+        "seeds": [seed],
+        "seconds": time.perf_counter() - t0,
     }
     t1 = time.perf_counter()
     # The theory's setting first (common interval, arrivals 0), then the real one (per-request intervals, arrivals).
@@ -109,23 +127,43 @@ def claims(examples: int, seed: int, out: Path = C5_COUNTEREXAMPLE) -> list[dict
     evidence = ["python -m amin.search.online"]
     if bad_bound is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        save_instance(bad_bound, out, claim="C5", scheduler="amin", options={"tie_break": "index", "eviction_key": "bound"},
-                      violation=msg_bound)
+        save_instance(
+            bad_bound,
+            out,
+            claim="C5",
+            scheduler="amin",
+            options={"tie_break": "index", "eviction_key": "bound"},
+            violation=msg_bound,
+        )
         evidence.insert(0, str(out))
     if bad_prog is not None:
-        verdict, summary = "refuted", "even eviction_key=progress evicted a more-progressed job: " + str(progress_order_violation(bad_prog, "progress"))
+        verdict, summary = (
+            "refuted",
+            "even eviction_key=progress evicted a more-progressed job: "
+            + str(progress_order_violation(bad_prog, "progress")),
+        )
     elif bad_bound is not None:
         verdict = "refuted"
-        summary = (f"with SPEC's default eviction_key=bound amin evicts by planned length, not by progress; in {setting}, "
-                   f"{len(bad_bound.requests)} requests, capacity {bad_bound.capacity}: {msg_bound} "
-                   f"(a re-admitted request keeps its raised planned length, so equal planned lengths can hide unequal "
-                   f"progress); with eviction_key=progress no violation in {n_prog} examples")
+        summary = (
+            f"with SPEC's default eviction_key=bound amin evicts by planned length, not by progress; in {setting}, "
+            f"{len(bad_bound.requests)} requests, capacity {bad_bound.capacity}: {msg_bound} "
+            f"(a re-admitted request keeps its raised planned length, so equal planned lengths can hide unequal "
+            f"progress); with eviction_key=progress no violation in {n_prog} examples"
+        )
     else:
-        verdict, summary = "tested", f"no job evicted before a less-progressed one, both eviction keys ({n_prog} + {n_bound} examples)"
+        verdict, summary = (
+            "tested",
+            f"no job evicted before a less-progressed one, both eviction keys ({n_prog} + {n_bound} examples)",
+        )
     c5 = {
-        "id": "C5", "verdict": verdict, "summary": summary,
+        "id": "C5",
+        "verdict": verdict,
+        "summary": summary,
         "box": "heterogeneous instances, up to 8 requests, M <= 24, arrivals, intervals that may miss; tie_break index",
-        "examples": n_prog + n_bound, "worst_ratio": None, "evidence": evidence, "seeds": [seed],
+        "examples": n_prog + n_bound,
+        "worst_ratio": None,
+        "evidence": evidence,
+        "seeds": [seed],
         "seconds": time.perf_counter() - t1,
     }
     return [c4, c5]
@@ -155,4 +193,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
