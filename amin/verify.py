@@ -235,33 +235,43 @@ def verify(
     say = progress or (lambda _msg: None)
     verdicts: list[PropertyVerdict] = []
 
-    say("memory safety and service")
-    hit = find_minimal(_instances(), lambda i: safety_violation(policy, i), examples, seed)
+    def checked(
+        prop: str,
+        kind: str,
+        strategy: Any,
+        violation: Callable[[Any], str | None],
+        offset: int,
+        ok: str,
+        saved: Callable[[Any], tuple[Instance, dict[str, Any]]] = lambda x: (x, {}),
+    ) -> PropertyVerdict:
+        """One pass/fail property: search for a minimal violation, and save it as instance JSON if found."""
+        say(prop)
+        hit = find_minimal(strategy, violation, examples, seed + offset)
+        if hit is None:
+            return PropertyVerdict(prop, kind, True, examples, ok)
+        inst, extra = saved(hit[0])
+        return PropertyVerdict(prop, kind, False, examples, hit[1], _save(out_dir, name, prop, inst, hit[1], **extra))
+
     verdicts.append(
-        PropertyVerdict(
+        checked(
             "memory-safety",
             "safety",
-            hit is None,
-            examples,
-            "memory <= capacity at all times; each request served once" if hit is None else hit[1],
-            _save(out_dir, name, "memory-safety", hit[0], hit[1]) if hit else None,
+            _instances(),
+            lambda i: safety_violation(policy, i),
+            0,
+            "memory <= capacity at all times; each request served once",
         )
     )
-
-    say("termination")
-    hit = find_minimal(_instances(), lambda i: progress_violation(policy, i), examples, seed + 1)
     verdicts.append(
-        PropertyVerdict(
+        checked(
             "termination",
             "progress",
-            hit is None,
-            examples,
-            "all complete within round_budget(instance)" if hit is None else hit[1],
-            _save(out_dir, name, "termination", hit[0], hit[1]) if hit else None,
+            _instances(),
+            lambda i: progress_violation(policy, i),
+            1,
+            "all complete within round_budget(instance)",
         )
     )
-
-    say("no hidden information")
     if getattr(policy, "clairvoyant", False):
         verdicts.append(
             PropertyVerdict(
@@ -281,19 +291,15 @@ def verify(
             r = inst.requests[k]
             return inst, k, draw(st.integers(1, inst.capacity - r.prompt - r.output))
 
-        hit = find_minimal(pairs(), lambda p: information_violation(policy, *p), examples, seed + 2)
         verdicts.append(
-            PropertyVerdict(
+            checked(
                 "no-hidden-information",
                 "information",
-                hit is None,
-                examples,
-                "no decision depends on an unrevealed output" if hit is None else hit[1],
-                _save(
-                    out_dir, name, "no-hidden-information", hit[0][0], hit[1], request=hit[0][1], extra_tokens=hit[0][2]
-                )
-                if hit
-                else None,
+                pairs(),
+                lambda p: information_violation(policy, *p),
+                2,
+                "no decision depends on an unrevealed output",
+                saved=lambda p: (p[0], {"request": p[1], "extra_tokens": p[2]}),
             )
         )
 
