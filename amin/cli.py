@@ -8,11 +8,15 @@ their command runs. Bad input exits with status 2 and one line on stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import contextvars
 import importlib
+import io
 import json
+import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NoReturn, TextIO
 
 # name -> "module:function"; the function adds the subcommand's arguments and sets `func`.
 COMMANDS: dict[str, str] = {
@@ -36,9 +40,47 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+# Where `print_json` writes: while a --json command runs, the only stream that reaches the real stdout.
+_JSON_OUT: contextvars.ContextVar[TextIO | None] = contextvars.ContextVar("json_out", default=None)
+
+
 def print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=1)
-    sys.stdout.write("\n")
+    out = _JSON_OUT.get() or sys.stdout
+    json.dump(obj, out, indent=1, allow_nan=False)
+    out.write("\n")
+    out.flush()
+
+
+@contextlib.contextmanager
+def json_channel() -> Iterator[None]:
+    """While a --json command runs, stdout carries exactly one JSON document.
+
+    Anything else written to stdout, from Python (`print`) or from a library's C code (HiGHS prints a banner
+    on file descriptor 1), is sent to stderr; `print_json` writes to the real stdout on a channel of its own.
+    """
+    real = sys.stdout
+    real.flush()
+    saved: int | None = None
+    try:
+        if real.fileno() == 1:
+            saved = os.dup(1)
+            os.dup2(2, 1)
+            real = open(saved, "w", encoding="utf-8", closefd=False)  # noqa: SIM115 - closed below
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        saved = None  # a captured stream (pytest, an IDE): no file descriptor to guard
+    token = _JSON_OUT.set(real)
+    previous, sys.stdout = sys.stdout, sys.stderr
+    try:
+        yield
+    finally:
+        sys.stdout = previous
+        _JSON_OUT.reset(token)
+        if saved is not None:
+            real.flush()
+            real.close()
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -156,7 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.func(args) or 0)
+        with json_channel() if getattr(args, "json", False) else contextlib.nullcontext():
+            return int(args.func(args) or 0)
     except (InstanceError, UsageError, ValueError, FileNotFoundError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"amin {args.command}: error: {msg}", file=sys.stderr)

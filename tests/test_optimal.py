@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -292,3 +294,28 @@ def test_speedups_off_gives_the_same_optimum() -> None:
         off = optimal.solve(inst, guided_warm_start=False, area_windows=False)
         assert on.status == off.status == "optimal" and on.total_latency == off.total_latency
         assert on.columns <= off.columns or off.solver_status == "trivial"
+
+
+def test_cli_json_is_one_document_whatever_the_solver_prints() -> None:
+    # A real process, so that file descriptor 1 is real: HiGHS prints its banner there from C.
+    done = subprocess.run([sys.executable, "-m", "amin", "solve", str(SIX), "--json"], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)  # the whole of stdout is one JSON document
+    assert (out["status"], out["total_latency"]) == ("optimal", 33)
+
+
+def test_json_channel_guards_file_descriptor_1() -> None:
+    code = (
+        "import os, sys\n"
+        "from amin.cli import json_channel, print_json\n"
+        "with json_channel():\n"
+        "    os.write(1, b'C-level noise\\n')\n"
+        "    print('Python noise')\n"
+        "    print_json({'ok': True})\n"
+        "print('after')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == '{\n "ok": true\n}\nafter\n'
+    assert "C-level noise" in done.stderr and "Python noise" in done.stderr

@@ -283,15 +283,31 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], tmp_path: Path, capsy
 def test_solver_cells_have_hard_limits() -> None:
     import time
 
-    from amin.report.cells import GaveUp, run_limited
+    from amin.report.cells import CellFailed, GaveUp, run_limited
 
     assert run_limited(divmod, (17, 5), 60) == (3, 2)
     with pytest.raises(GaveUp, match="within"):
         run_limited(time.sleep, (30,), 1.0)
     with pytest.raises(GaveUp, match="memory"):
         run_limited(bytearray, (1 << 31,), 60, memory=1 << 29)
-    with pytest.raises(GaveUp, match="ZeroDivisionError"):
+    # Any other failure is not a result: the cell is retried, never stored as done.
+    with pytest.raises(CellFailed, match="ZeroDivisionError"):
         run_limited(divmod, (1, 0), 60)
+
+
+def _noisy_answer(value: int) -> int:
+    """Writes to file descriptor 1 from below Python (as HiGHS's C banner does), then answers."""
+    import os
+
+    os.write(1, b"Running a solver that prints a banner on stdout\n")
+    print("and a Python print too")
+    return value * 2
+
+
+def test_solver_output_on_stdout_cannot_corrupt_the_answer() -> None:
+    from amin.report.cells import run_limited
+
+    assert run_limited(_noisy_answer, (21,), 60) == 42
 
 
 def test_trace_arrivals_use_a_window_at_the_real_rate() -> None:

@@ -40,7 +40,12 @@ class NotComputed(Exception):
 
 
 class GaveUp(Exception):
-    """A solver cell hit its hard time or memory limit (stored as done: raise the time limit to retry)."""
+    """A solver cell hit its own hard time or memory limit (stored as done: raise the time limit to retry)."""
+
+
+class CellFailed(RuntimeError):
+    """A solver cell failed for another reason (a crash, an exception, no answer): not a result. The cell is
+    stored as an error, named in the report, and retried on the next run."""
 
 
 def default_engine() -> str:
@@ -87,6 +92,8 @@ def run_cell(params: dict[str, Any]) -> dict[str, Any]:
 
 # --- hard limits for the solver cells ------------------------------------------------------------
 MEMORY_LIMIT = 3 << 30  # bytes of address space for one solver child: the machine is shared
+# What a process that ran out of address space leaves on stderr (Python, C++ and C allocators).
+_OUT_OF_MEMORY = ("MemoryError", "bad_alloc", "Cannot allocate memory", "out of memory")
 
 
 def hard_limit(time_limit: float | None) -> float:
@@ -95,30 +102,41 @@ def hard_limit(time_limit: float | None) -> float:
 
 
 def run_limited(fn: Callable[..., Any], args: tuple[Any, ...], seconds: float, memory: int = MEMORY_LIMIT) -> Any:
-    """fn(*args) in a child Python process with a wall-clock and a memory limit; GaveUp when either is hit.
+    """fn(*args) in a child Python process with a wall-clock and a memory limit.
 
-    A subprocess rather than multiprocessing, so that it also works inside daemonic workers (Dask's), which
-    may not start multiprocessing children. `fn` must be importable by name (e.g. optimal.solve)."""
+    GaveUp when either limit is hit; CellFailed for any other failure (an exception in fn, a crash, no
+    answer). The answer comes back through a file of its own, never through stdout, so nothing a library
+    prints can corrupt it. A subprocess rather than multiprocessing, so that it also works inside daemonic
+    workers (Dask's), which may not start multiprocessing children. `fn` must be importable by name."""
     import os
     import pickle
     import subprocess
     import sys
+    import tempfile
 
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))  # resolve imports like us
-    payload = pickle.dumps((memory, fn, args))
-    try:
-        done = subprocess.run([sys.executable, "-m", "amin.report._limited"], input=payload, capture_output=True,
-                              timeout=seconds, env=env, check=False)
-    except subprocess.TimeoutExpired:
-        raise GaveUp(f"no answer within {seconds:g} s") from None
-    try:
-        ok, value = pickle.loads(done.stdout)
-    except Exception:  # noqa: BLE001 - a child killed by the memory limit leaves no answer
-        err = done.stderr.decode(errors="replace").strip().splitlines()
-        last = err[-1] if err else "no message"
-        raise GaveUp(f"the solver process failed (exit {done.returncode}): {last}") from None
+    with tempfile.TemporaryDirectory(prefix="amin-cell-") as tmp:
+        answer = os.path.join(tmp, "answer.pickle")
+        payload = pickle.dumps((memory, answer, fn, args))
+        try:
+            done = subprocess.run([sys.executable, "-m", "amin.report._limited"], input=payload,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=seconds, env=env,
+                                  check=False)
+        except subprocess.TimeoutExpired:
+            raise GaveUp(f"no answer within {seconds:g} s") from None
+        try:
+            with open(answer, "rb") as f:
+                ok, value = pickle.load(f)
+        except (OSError, EOFError, pickle.UnpicklingError):
+            err = done.stderr.decode(errors="replace").strip()
+            if any(sign in err for sign in _OUT_OF_MEMORY):
+                raise GaveUp(f"exceeded the memory limit of {memory >> 20} MiB") from None
+            last = err.splitlines()[-1] if err else "no message"
+            raise CellFailed(f"the solver process left no answer (exit {done.returncode}): {last}") from None
     if not ok:
-        raise GaveUp(value)
+        if value.startswith("exceeded the memory limit"):
+            raise GaveUp(value)
+        raise CellFailed(value)
     return value
 
 

@@ -94,8 +94,12 @@ def run_report(args: argparse.Namespace) -> int:
             for k, s in outcome.stats.items()}
     print(f"\n{outcome.out}/ratios.md written in {outcome.wall_seconds:.0f} s ("
           + "; ".join(f"{k}: {v}" for k, v in done.items()) + ")")
-    if outcome.errors:
-        print(f"amin report: {outcome.errors} cells raised; see {outcome.out}/results/cells.jsonl "
-              "(they are retried on the next run)", file=sys.stderr)
+    if outcome.missing:
+        print(f"amin report: {len(outcome.missing)} cells have no result (named in {outcome.out}/ratios.md; "
+              "they are retried on the next run):", file=sys.stderr)
+        for m in outcome.missing[:20]:
+            print(f"  {m['cell']}: {m['status']}: {m['reason']}", file=sys.stderr)
+        if len(outcome.missing) > 20:
+            print(f"  ... and {len(outcome.missing) - 20} more", file=sys.stderr)
         return 1
     return 0

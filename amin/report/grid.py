@@ -56,6 +56,13 @@ class Cell:
         """Cells with equal instance keys run on the same requests (the interval may differ)."""
         return (self.trace, self.n, self.seed, self.capacity, self.arrivals, self.round_seconds)
 
+    def label(self) -> str:
+        """A short human name for messages: kind, trace, size, seed and what distinguishes the cell."""
+        what = {"sim": f"{self.scheduler} {self.predictor} capacity {self.capacity} arrivals {self.arrivals}",
+                "bound": f"capacity {self.capacity} arrivals {self.arrivals}",
+                "exact": f"scale {self.scale}"}.get(self.kind, "")
+        return f"{self.kind} {self.trace} n={self.n} seed {self.seed} {what}".rstrip()
+
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> Cell:
         return cls(**params)

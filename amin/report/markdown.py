@@ -73,9 +73,14 @@ def write_markdown(
         f"the cells' own run times sum to {manifest['cell_seconds']:.0f} s. Engine `{manifest['engine']}`, "
         f"{manifest['machine']['cpus']} CPUs.",
         "",
-        "## Claims",
-        "",
     ]
+    missing = manifest["cells"].get("missing") or []
+    if missing:
+        parts += [f"**{len(missing)} cells have no result**, so the tables and claims below rest on fewer cells "
+                  "than the grid asks for. `amin report` exited non-zero and retries them on its next run:", ""]
+        parts.append(_table(["cell", "status", "reason"], [[m["cell"], m["status"], m["reason"]] for m in missing]))
+        parts.append("")
+    parts += ["## Claims", ""]
     titles = {
         "C13": "crude intervals [1, 1000]: Amin matches H-SF, Amax about 2x behind",
         "C14": "binned intervals: Amin halves Amax's gap to H-SF",

@@ -29,7 +29,7 @@ from .analysis import (
     sim_rows,
 )
 from .backends import RunStats, run_cells
-from .cells import _sampled_trace, _to_instance, default_engine
+from .cells import DONE_STATUSES, _sampled_trace, _to_instance, default_engine
 from .grid import Cell, GridSpec, build_grid
 from .store import ResultStore
 
@@ -45,6 +45,7 @@ class ReportOutcome:
     stats: dict[str, RunStats]
     claims: tuple[ClaimResult, ...]
     wall_seconds: float
+    missing: tuple[dict[str, str], ...] = ()  # cells of the grid with no result: {cell, status, reason}
 
     @property
     def errors(self) -> int:
@@ -88,6 +89,7 @@ def generate(
         stats[kind] = run_cells([c for c in cells if c.kind == kind], store, workers=workers, dask=dask, desc=desc,
                                 progress=progress)
     records = store.select(dict.fromkeys(c.key for c in cells))
+    missing = _missing(cells, store)
     rows = sim_rows(records)
     exact = exact_rows(records)
     _write_csv(results / "cells.csv", SIM_COLUMNS, rows)
@@ -104,6 +106,7 @@ def generate(
     figures = make_figures(over_seeds(rows), exact, spec, out / "figures")
     wall = time.perf_counter() - clock
     manifest = _manifest(spec, cells, records, stats, command, wall, out)
+    manifest["cells"]["missing"] = list(missing)
     (results / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     evidence = _evidence(claims, spec, command, instances, out)
     (out / "evidence").mkdir(parents=True, exist_ok=True)
@@ -113,7 +116,20 @@ def generate(
 
     write_markdown(out / "ratios.md", spec, rows, exact, claims, figures, manifest)
     _regenerate_ledger(out)
-    return ReportOutcome(out, stats, tuple(claims), wall)
+    return ReportOutcome(out, stats, tuple(claims), wall, missing)
+
+
+def _missing(cells: Sequence[Cell], store: ResultStore) -> tuple[dict[str, str], ...]:
+    """Every cell of the grid without a result (a failure, a missing dependency, or never stored), with why."""
+    out = []
+    for c in dict.fromkeys(cells):
+        rec = store.get(c.key)
+        if rec is not None and rec.get("status") in DONE_STATUSES:
+            continue
+        reason = "not stored" if rec is None else str((rec.get("metrics") or {}).get("reason", "no reason given"))
+        out.append({"cell": c.label(), "status": "missing" if rec is None else str(rec.get("status")),
+                    "reason": reason})
+    return tuple(out)
 
 
 def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
