@@ -4,10 +4,10 @@ The model and the online schedulers (SPEC sections 1-3). Standard library only a
 import time: no solver, no Z3, no Hypothesis.
 """
 
-from .check import ScheduleError, check_result, check_schedule, memory_profile
+from .check import ScheduleError, check_result, check_schedule, memory_profile, memory_series
 from .engine import NonTermination, RoundEvent, Simulation, simulate
 from .model import Instance, InstanceError, PublicRequest, Request, load_instance, make_instance, save_instance
-from .results import Eviction, Record, Result
+from .results import Eviction, MemorySeries, Record, Result
 from .schedulers import SCHEDULERS, Job, Scheduler, make_scheduler
 
 __version__ = "0.1.0"
@@ -18,6 +18,7 @@ __all__ = [
     "Instance",
     "InstanceError",
     "Job",
+    "MemorySeries",
     "NonTermination",
     "PublicRequest",
     "Record",
@@ -33,6 +34,7 @@ __all__ = [
     "make_instance",
     "make_scheduler",
     "memory_profile",
+    "memory_series",
     "save_instance",
     "simulate",
 ]

@@ -10,15 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from .model import Instance
-from .results import Eviction, Result
+from .results import Eviction, MemorySeries, Result
 
 
 class ScheduleError(AssertionError):
     """The schedule breaks the model of SPEC section 1."""
 
 
-def memory_profile(instance: Instance, starts: Sequence[int], evictions: Iterable[Eviction] = ()) -> list[int]:
-    """Memory held at every time tau = 0 .. makespan, by difference arrays over runs.
+def memory_series(instance: Instance, starts: Sequence[int], evictions: Iterable[Eviction] = ()) -> MemorySeries:
+    """Memory held at every time tau = 0 .. makespan, swept over the runs' ends (space grows with runs, not rounds).
 
     A run started at p and ending (completing or evicted) at e holds prompt + (tau - p)
     at tau = p+1 .. e: a constant prompt - p plus tau, over that range.
@@ -26,25 +26,41 @@ def memory_profile(instance: Instance, starts: Sequence[int], evictions: Iterabl
     runs = [(i, p, p + r.output) for i, (r, p) in enumerate(zip(instance.requests, starts, strict=True))]
     runs += [(e.index, e.start, e.round) for e in evictions]
     horizon = max(end for _, _, end in runs)
-    const = [0] * (horizon + 2)
-    slope = [0] * (horizon + 2)
+    change: dict[int, list[int]] = {0: [0, 0]}  # tau -> [change of the constant, change of the slope]
     for i, p, end in runs:
         s = instance.requests[i].prompt
-        const[p + 1] += s - p
-        const[end + 1] -= s - p
-        slope[p + 1] += 1
-        slope[end + 1] -= 1
-    memory = [0] * (horizon + 1)
+        for tau, sign in ((p + 1, 1), (end + 1, -1)):
+            delta = change.setdefault(tau, [0, 0])
+            delta[0] += sign * (s - p)
+            delta[1] += sign
+    pieces = []
     c = k = 0
-    for tau in range(horizon + 1):
-        c += const[tau]
-        k += slope[tau]
-        memory[tau] = c + k * tau
-    return memory
+    for tau in sorted(change):
+        c += change[tau][0]
+        k += change[tau][1]
+        pieces.append((tau, c + k * tau, k))
+    return MemorySeries(pieces, horizon + 1)
 
 
-def check_schedule(instance: Instance, starts: Sequence[int], evictions: Iterable[Eviction] = ()) -> list[int]:
-    """Raise ScheduleError unless the schedule is valid; return the memory profile.
+def memory_profile(instance: Instance, starts: Sequence[int], evictions: Iterable[Eviction] = ()) -> list[int]:
+    """Memory held at every time tau = 0 .. makespan, one entry per round (for small schedules)."""
+    return list(memory_series(instance, starts, evictions))
+
+
+def _first_over(memory: MemorySeries, capacity: int) -> tuple[int, int] | None:
+    """The first (time, memory) at which memory exceeds capacity, or None; each run is linear."""
+    ends = [a for a, _, _ in memory.pieces[1:]] + [len(memory)]
+    for (a, v, d), b in zip(memory.pieces, ends, strict=True):
+        if v > capacity:
+            return a, v
+        if d > 0 and v + d * (b - a - 1) > capacity:
+            tau = a + (capacity - v) // d + 1
+            return tau, v + d * (tau - a)
+    return None
+
+
+def check_schedule(instance: Instance, starts: Sequence[int], evictions: Iterable[Eviction] = ()) -> MemorySeries:
+    """Raise ScheduleError unless the schedule is valid; return the memory series.
 
     Valid: every final run starts no earlier than its arrival; every evicted run
     starts no earlier than the arrival, is cut before it could finish, and ends
@@ -71,14 +87,14 @@ def check_schedule(instance: Instance, starts: Sequence[int], evictions: Iterabl
         for (_, end), (nxt, _) in zip(bounds, bounds[1:], strict=False):
             if nxt <= end:  # an evictee returns to the waiting set and cannot restart in the same round
                 raise ScheduleError(f"request {i}: a run starts at {nxt}, before the previous run ended at {end} + 1")
-    memory = memory_profile(instance, starts, evictions)
-    for tau, m in enumerate(memory):
-        if m > instance.capacity:
-            raise ScheduleError(f"memory {m} exceeds capacity {instance.capacity} at time {tau}")
+    memory = memory_series(instance, starts, evictions)
+    over = _first_over(memory, instance.capacity)
+    if over is not None:
+        raise ScheduleError(f"memory {over[1]} exceeds capacity {instance.capacity} at time {over[0]}")
     return memory
 
 
-def check_result(instance: Instance, result: Result) -> list[int]:
+def check_result(instance: Instance, result: Result) -> MemorySeries:
     """Check a simulation result: the schedule is valid, and its totals and memory agree with the records."""
     counts = [0] * len(instance.requests)
     lost = [0] * len(instance.requests)
@@ -92,7 +108,7 @@ def check_result(instance: Instance, result: Result) -> list[int]:
         if rec.evictions != n_ev or rec.wasted_tokens != wasted:
             raise ScheduleError(f"request {i}: record counts {rec.evictions} evictions, the log {n_ev}")
     memory = check_schedule(instance, result.starts, result.eviction_log)
-    if tuple(memory) != tuple(result.memory):
+    if memory != result.memory:
         diff = (
             next(t for t, (a, b) in enumerate(zip(memory, result.memory, strict=False)) if a != b)
             if len(memory) == len(result.memory)

@@ -22,10 +22,10 @@ from typing import Any, NoReturn, TextIO
 COMMANDS: dict[str, str] = {
     "simulate": "amin.cli:add_simulate",
     "solve": "optimal.cli:add_solve",
-    "prove": "proofs.cli:add_prove",
+    "prove": "amin.harness.prove:add_prove",
     "search": "amin.search.cli:add_search",
     "replay": "amin.search.cli:add_replay",
-    "claims": "amin.ledger:add_claims",
+    "claims": "amin.harness.ledger:add_claims",
     "report": "amin.report.cli:add_report",
     "verify": "amin.verify:add_verify",
 }
@@ -100,43 +100,45 @@ def _fmt(c: Any) -> str:
 
 # --- simulate ------------------------------------------------------------------
 def add_simulate(sub: argparse._SubParsersAction) -> None:
+    from .harness.inputs import add_input_arguments
+    from .harness.options import seed
     from .schedulers import EVICTION_KEYS, SCHEDULERS, TIE_BREAKS
 
     p = sub.add_parser(
         "simulate",
-        help="run one scheduler on an instance file",
-        description="Run one scheduler on an instance file (SPEC section 7).",
+        help="run one scheduler on an instance file or a request trace",
+        description="Run one scheduler on an instance file (SPEC section 7) or on a CSV/JSONL request trace.",
     )
-    p.add_argument("file", help="instance JSON file")
     p.add_argument(
         "--scheduler", "-s", required=True, choices=sorted(SCHEDULERS), metavar="{" + ",".join(SCHEDULERS) + "}"
     )
-    p.add_argument("--tie-break", choices=TIE_BREAKS, default="random", help="eviction ties (default: random)")
-    p.add_argument("--seed", type=int, default=0, help="seed for random tie-breaks (default: 0)")
+    p.add_argument("--tie-break", choices=TIE_BREAKS, default="random", help="eviction ties (default: %(default)s)")
+    p.add_argument("--seed", type=seed, default=0, help="seed for random tie-breaks (default: %(default)s)")
     p.add_argument(
         "--eviction-key",
         choices=EVICTION_KEYS,
         default="bound",
-        help="evict by planned length or by progress (default: bound)",
+        help="evict by planned length or by progress (default: %(default)s)",
     )
     p.add_argument(
         "--engine",
         choices=("fast", "reference"),
         default="fast",
-        help="fast (event-driven, the default) or reference (the readable round loop); identical results",
+        help="fast (event-driven) or reference (the readable round loop); identical results (default: %(default)s)",
     )
     p.add_argument(
         "--detail", action="store_true", help="with --json: add the eviction log, wasted tokens and memory series"
     )
     p.add_argument("--json", action="store_true", help="print the SPEC section 7 JSON")
+    add_input_arguments(p)
     p.set_defaults(func=run_simulate)
 
 
 def run_simulate(args: argparse.Namespace) -> int:
     from .engine import simulate
-    from .model import load_instance
+    from .harness.inputs import load_input
 
-    inst = load_instance(args.file)
+    inst = load_input(args, "simulate")
     result = simulate(
         inst,
         args.scheduler,
@@ -200,9 +202,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with json_channel() if getattr(args, "json", False) else contextlib.nullcontext():
             return int(args.func(args) or 0)
-    except (InstanceError, UsageError, ValueError, FileNotFoundError) as e:
+    except (InstanceError, UsageError, ValueError) as e:
         msg = str(e).splitlines()[0] if str(e) else type(e).__name__
         print(f"amin {args.command}: error: {msg}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # the reader went away (`amin ... | head`): not an error of ours
+        return 0
+    except OSError as e:  # an unwritable --out, a directory where a file was expected, a full disk ...
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"amin {args.command}: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
     except MemoryError:
         # Schedules, memory series and time-indexed models grow with the instance's time span (rounds).
@@ -215,5 +223,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"amin {args.command}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0

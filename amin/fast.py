@@ -16,11 +16,10 @@ from __future__ import annotations
 import heapq
 from array import array
 from bisect import bisect_left, insort
-from itertools import chain, repeat
 
 from .engine import NonTermination, round_budget
 from .model import Instance
-from .results import Eviction, Record, Result
+from .results import Eviction, MemorySeries, Record, Result
 from .schedulers import FCFS, HSF, MCSF, Amax, Amin, Scheduler
 
 # Exactly these classes: a subclass may change any decision, so it gets the reference loop.
@@ -298,24 +297,7 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
         capacity=cap,
         records=records,
         eviction_log=tuple(log),
-        memory=_expand(seg_start, seg_c, seg_n, t, cap),
+        memory=MemorySeries(
+            ((a, c + k * a, k) for a, c, k in zip(seg_start, seg_c, seg_n, strict=True)), t + 1
+        ),
     )
-
-
-def _expand(seg_start: array, seg_c: array, seg_n: array, makespan: int, capacity: int) -> tuple[int, ...]:
-    """The memory series memory[0..makespan] from its linear pieces, without numpy temporaries.
-
-    Each piece is an arithmetic progression, so a `range` yields it; values lie in
-    [0, capacity], so with a modest capacity every entry points at one shared int
-    object (a day-long trace has millions of rounds: 8 bytes each instead of about 40).
-    """
-    bounds = list(seg_start[1:]) + [makespan + 1]
-    pieces = (
-        range(c + k * a, c + k * b, k) if k else repeat(c, b - a)
-        for a, b, c, k in zip(seg_start, bounds, seg_c, seg_n, strict=True)
-        if b > a
-    )
-    if capacity <= 1 << 20:
-        shared = list(range(capacity + 1))
-        return tuple(map(shared.__getitem__, chain.from_iterable(pieces)))
-    return tuple(chain.from_iterable(pieces))

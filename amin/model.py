@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import math
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 FORMAT = "amin-instance/1"
+
+MAX_INT = 2**53 - 1
+"""The largest integer any field may hold: every count the engines keep then fits exactly in int64 and float64."""
+MAX_INPUT_BYTES = 128 << 20
+"""The largest JSON file (after decompression) read by default: about a million requests (docs/formats.md)."""
 
 _REQUIRED = ("prompt", "output", "lower", "upper")
 _OPTIONAL_INT = ("arrival", "predicted")
@@ -112,6 +121,10 @@ def _name(i: int, r: Request | Mapping[str, Any]) -> str:
 def _validate(inst: Instance) -> None:
     if not _is_int(inst.capacity) or inst.capacity < 1:
         raise InstanceError(f"capacity must be an integer >= 1, got {inst.capacity!r}")
+    if inst.capacity > MAX_INT:
+        raise InstanceError(
+            f"capacity {inst.capacity} exceeds 2^53 - 1, the largest integer the engines handle exactly"
+        )
     if not inst.requests:
         raise InstanceError("the instance has no requests")
     for i, r in enumerate(inst.requests):
@@ -124,8 +137,14 @@ def _validate(inst: Instance) -> None:
                 raise InstanceError(f"{who}: field '{f}' must be an integer, got {v!r}")
             if v < low:
                 raise InstanceError(f"{who}: field '{f}' must be >= {low}, got {v}")
+            if v > MAX_INT:
+                raise InstanceError(f"{who}: field '{f}' is {v}, beyond 2^53 - 1, the largest integer the engines "
+                                    "handle exactly")
         if r.predicted is not None and (not _is_int(r.predicted) or r.predicted < 1):
             raise InstanceError(f"{who}: field 'predicted' must be an integer >= 1, got {r.predicted!r}")
+        if r.predicted is not None and r.predicted > MAX_INT:
+            raise InstanceError(f"{who}: field 'predicted' is {r.predicted}, beyond 2^53 - 1, the largest integer "
+                                "the engines handle exactly")
         if r.id is not None and not isinstance(r.id, str):
             raise InstanceError(f"{who}: field 'id' must be a string, got {r.id!r}")
         if r.lower > r.upper:
@@ -181,26 +200,63 @@ def instance_from_dict(data: Any) -> Instance:
     return Instance(data["capacity"], tuple(_request_from_dict(i, r) for i, r in enumerate(reqs)))
 
 
-def load_instance(source: str | Path | Mapping[str, Any] | Instance) -> Instance:
-    """Load an instance from a JSON file path, a dict, or pass an Instance through."""
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999 parses as inf
+        raise ValueError(f"{text} is too large for a number")
+    return value
+
+
+def read_json(path: str | Path, max_bytes: int = MAX_INPUT_BYTES, what: str = "a JSON file") -> Any:
+    """Parse a JSON file (gzip when the name ends in .gz) read with a size limit; NaN and Infinity are refused.
+
+    Every error is a ValueError whose message is one line naming the file."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            raw = f.read(max_bytes + 1)
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
+    if path.name.endswith(".gz"):
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as g:
+                raw = g.read(max_bytes + 1)
+        except (OSError, EOFError, zlib.error):
+            raise ValueError(f"{path}: not a gzip file") from None
+    if len(raw) > max_bytes:
+        raise ValueError(f"{path}: larger than {max_bytes:,} bytes, the limit for {what}")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a UTF-8 text file") from None
+    try:
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    except RecursionError:
+        raise ValueError(f"{path}: JSON nested too deeply to be {what}") from None
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+def load_instance(source: str | Path | Mapping[str, Any] | Instance, max_bytes: int = MAX_INPUT_BYTES) -> Instance:
+    """Load an instance from a JSON file path (gzip if it ends in .gz), a dict, or pass an Instance through."""
     if isinstance(source, Instance):
         return source
     if isinstance(source, Mapping):
         return instance_from_dict(source)
-    path = Path(source)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InstanceError(f"cannot read {path}: {e.strerror or e}") from None
-    except UnicodeDecodeError:
-        raise InstanceError(f"{path}: not a UTF-8 text file") from None
+        data = read_json(source, max_bytes, "an instance")
+    except ValueError as e:
+        raise InstanceError(str(e)) from None
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InstanceError(f"{path}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
-    except RecursionError:
-        raise InstanceError(f"{path}: JSON nested too deeply to be an instance") from None
-    return instance_from_dict(data)
+        return instance_from_dict(data)
+    except InstanceError as e:
+        raise InstanceError(f"{source}: {e}") from None
 
 
 def save_instance(instance: Instance, path: str | Path, **extra: Any) -> Path:

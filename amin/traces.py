@@ -301,6 +301,7 @@ def _shift(r: Request, by: int) -> Request:
 
 
 # --- reading files -----------------------------------------------------------------
+MAX_TRACE_BYTES = 2 << 30  # a trace is read row by row, but its columns are kept: bound what one file can cost
 
 _TS = re.compile(r"^\s*(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})(?:\.(\d+))?\s*(Z|[+-]\d{2}:?\d{2})?\s*$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -428,7 +429,14 @@ def _rows(path: Path, needed: list[str]) -> Iterator[Mapping[str, Any] | None]:
         absent = [c for c in needed if c not in header]
         if absent:
             raise ValueError(f"{path}: no column '{absent[0]}' (columns: {', '.join(header) or 'none'})")
+        line = reader.line_num
         for row in reader:
+            first, line = line + 1, reader.line_num
+            if line > first and any("\n" in v or "\r" in v for v in row.values() if isinstance(v, str)):
+                # A field opened by a quote ran across line ends: a stray quote would silently swallow every
+                # later row into this one, so refuse the file rather than lose them.
+                raise ValueError(f"{path}: line {first}: a quoted field runs on to line {line} (a stray quote?); "
+                                 "a request trace needs one row per line")
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                 continue  # blank lines are not rows
             yield row
@@ -461,7 +469,9 @@ def load_table(
     ):
         raise ValueError(f"round_seconds must be a positive number, got {round_seconds!r}")
     if not path.is_file():
-        raise ValueError(f"cannot read {path}: no such file")
+        raise ValueError(f"cannot read {path}: no such file" if not path.exists() else f"{path}: not a regular file")
+    if path.stat().st_size > MAX_TRACE_BYTES:
+        raise ValueError(f"{path}: larger than {MAX_TRACE_BYTES:,} bytes, the limit for a trace file")
     columns = [prompt_column, output_column] + [c for c in (predicted_column, arrival_column) if c is not None]
     prompts: list[int] = []
     outputs: list[int] = []

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from amin.cli import main
-from amin.ledger import CLAIMS, VERDICTS, build, load_evidence, merge
+from amin.harness.ledger import CLAIMS, VERDICTS, build, load_evidence, merge
 
 
 def _write(d: Path, source: str, claims: list[dict[str, Any]], **top: Any) -> Path:
@@ -52,7 +52,7 @@ def _claim(cid: str, verdict: str, **kw: Any) -> dict[str, Any]:
 def test_every_claim_of_the_spec_has_a_row_and_missing_ones_are_open(tmp_path: Path) -> None:
     _write(tmp_path / "ev", "a", [_claim("C1", "tested", examples=10)])
     rows = build(tmp_path / "ev", tmp_path / "out")
-    assert [r.id for r in rows] == [f"C{k}" for k in range(1, 17)] == list(CLAIMS)
+    assert [r.id for r in rows] == [f"C{k}" for k in range(1, 18)] == list(CLAIMS)
     by = {r.id: r for r in rows}
     assert by["C1"].verdict == "tested" and by["C1"].examples == 10
     for cid in CLAIMS:
@@ -116,22 +116,28 @@ def test_outputs_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     out = tmp_path / "out"
     assert main(["claims", "--evidence", str(d), "--out", str(out), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert len(printed) == 16 and printed[11]["id"] == "C12" and printed[11]["verdict"] == "refuted"
+    assert len(printed) == 17 and printed[11]["id"] == "C12" and printed[11]["verdict"] == "refuted"
     stored = json.loads((out / "claims.json").read_text())
-    assert [c["verdict"] for c in stored["claims"]].count("open") == 15
+    assert [c["verdict"] for c in stored["claims"]].count("open") == 16
     md = (out / "claims.md").read_text()
     assert "| C12 |" in md and "**refuted**" in md and "reports/corpus/c12.json" in md
-    assert md.count("\n| C") == 16
+    assert md.count("\n| C") == 17
 
 
 @pytest.mark.parametrize(
     "content,message",
     [
-        ("{not json", "unreadable"),
-        (json.dumps({"source": "x"}), "'claims' list"),
-        (json.dumps({"claims": [{"id": "C99", "verdict": "tested", "summary": ""}]}), "unknown claim id"),
-        (json.dumps({"claims": [{"id": "C1", "verdict": "maybe", "summary": ""}]}), "unknown verdict"),
-        (json.dumps({"claims": [{"id": "C1"}]}), "needs the keys"),
+        ("{not json", "invalid JSON at line 1"),
+        (json.dumps({"source": "x"}), "missing field 'claims'"),
+        (json.dumps({"claims": [{"id": "C99", "verdict": "tested", "summary": ""}]}), "field 'claims[0].id': must be"),
+        (json.dumps({"claims": [{"id": "C1", "verdict": "maybe", "summary": ""}]}),
+         "field 'claims[0].verdict': must be one of"),
+        (json.dumps({"claims": [{"id": "C1"}]}), "field 'claims[0]': missing field 'verdict'"),
+        (json.dumps({"claims": [_claim("C1", "tested", worst_ratio=float("inf"))]}), "Infinity is not a number"),
+        (json.dumps({"claims": [_claim("C1", "tested", examples=-1)]}), "field 'claims[0].examples'"),
+        (json.dumps({"claims": [_claim("C2", "refuted", evidence=["../../../../etc/passwd"])]}),
+         "lies outside the repository"),
+        (json.dumps({"claims": [_claim("C2", "refuted", evidence=["/etc/passwd"])]}), "lies outside the repository"),
         (json.dumps({"claims": [_claim("C2", "refuted", evidence=[])]}), "needs a counterexample or result file"),
         (json.dumps({"claims": [_claim("C2", "refuted", evidence=["reports/nowhere/cx.json"])]}), "does not exist"),
         (json.dumps({"claims": [_claim("C7", "proved", box=None)]}), "needs the box"),
@@ -145,6 +151,20 @@ def test_bad_evidence_file_is_one_line_exit_2(
     assert main(["claims", "--evidence", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert message in err and "bad.json" in err and len(err.strip().splitlines()) == 1
+
+
+def test_claims_works_from_any_directory_of_the_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    repo = tmp_path / "repo"
+    _write(repo / "reports" / "evidence", "a", [_claim("C1", "tested", examples=3)])
+    deep = repo / "docs" / "sub"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    assert main(["claims"]) == 0
+    assert (repo / "reports" / "claims.md").exists()
+    monkeypatch.chdir(tmp_path)  # outside any repository: one line, exit 2
+    assert main(["claims"]) == 2
+    assert "no reports/evidence" in capsys.readouterr().err
 
 
 def test_missing_evidence_dir_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

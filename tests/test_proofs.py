@@ -120,7 +120,7 @@ def _files() -> list[Path]:
 def test_every_counterexample_file_replays_to_its_violation(tmp_path: Path) -> None:
     files = _files()
     if not files:  # write a fresh set so the check never passes vacuously
-        from proofs.cli import save_counterexamples
+        from amin.harness.prove import save_counterexamples
 
         rows = [run_spec(_spec("C2", "amin", depth=4), timeout=300, with_induction=False)]
         files = save_counterexamples(rows, tmp_path)
@@ -222,8 +222,27 @@ def test_cli_prove_json(tmp_path: Path) -> None:
     assert len(list((tmp_path / "cx").glob("*.json"))) == 2
 
 
+def test_a_weaker_run_never_replaces_stronger_evidence(tmp_path: Path) -> None:
+    small = ["prove", "--claim", "C3", "--max-requests", "2", "--max-capacity", "6", "--max-output", "3",
+             "--depth", "2", "--no-mutants", "--out", str(tmp_path / "cx")]
+    ev = tmp_path / "proofs.json"
+    assert _amin(*small, "--evidence", str(ev)).returncode == 0
+    stored = json.loads(ev.read_text())
+    assert stored["claims"][0]["strength"]["max_requests"] == 2
+    # Pretend the stored file came from a bigger box: the same small run must leave it alone.
+    stored["claims"][0]["strength"]["max_requests"] = 4
+    ev.write_text(json.dumps(stored))
+    before = ev.read_text()
+    p = _amin(*small, "--evidence", str(ev))
+    assert p.returncode == 0 and ev.read_text() == before
+    assert "kept" in p.stderr and "max_requests 2 in this run, 4 stored" in p.stderr
+    p = _amin(*small, "--evidence", str(ev), "--update")
+    assert p.returncode == 0 and json.loads(ev.read_text())["claims"][0]["strength"]["max_requests"] == 2
+
+
 @pytest.mark.parametrize(
-    "args", [["--max-requests", "0"], ["--claim", "C99"], ["--max-output", "9", "--max-capacity", "4"]]
+    "args", [["--max-requests", "0"], ["--claim", "C99"], ["--max-output", "9", "--max-capacity", "4"],
+             ["--timeout", "inf"], ["--timeout", "nan"], ["--max-requests", "x"]]
 )
 def test_cli_prove_bad_input(args: list[str]) -> None:
     p = _amin("prove", *args)

@@ -7,6 +7,7 @@ import shlex
 import sys
 from dataclasses import replace
 
+from ..harness.options import positive_int
 from .grid import DEFAULT, QUICK, TRACE_NAMES, GridSpec
 
 
@@ -22,7 +23,10 @@ def _list(text: str) -> list[str]:
         else:
             cur += ch
     out.append(cur.strip())
-    return [v for v in out if v]
+    values = [v for v in out if v]
+    if not values:  # an empty list must not mean "everything"
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}")
+    return values
 
 
 def add_report(sub: argparse._SubParsersAction) -> None:
@@ -33,15 +37,19 @@ def add_report(sub: argparse._SubParsersAction) -> None:
         "OUT/figures/*.png, OUT/results/ (CSV + manifest) and OUT/evidence/report.json.",
     )
     p.add_argument("--quick", action="store_true", help="a small grid for smoke tests (seconds, not minutes)")
-    p.add_argument("--out", default="reports", help="output directory (default: reports)")
-    p.add_argument("--workers", type=int, default=1, help="local worker processes (default: 1)")
+    p.add_argument("--out", default="reports", help="output directory (default: %(default)s)")
+    p.add_argument("--workers", type=positive_int, default=1, help="local worker processes (default: %(default)s)")
     p.add_argument("--dask", metavar="ADDRESS", help="run cells on a Dask cluster at ADDRESS, or 'local' to start one")
     p.add_argument("--traces", type=_list, help=f"comma-separated subset of: {', '.join(TRACE_NAMES)}")
     p.add_argument("--capacities", type=_list, help="comma-separated capacities in tokens")
     p.add_argument("--predictors", type=_list, help="comma-separated predictors, e.g. crude,binned,relative(0.5)")
-    p.add_argument("--seeds", type=_list, help="comma-separated sample seeds (default: 0)")
-    p.add_argument("--requests", type=int, help="requests per sample (default: 2000; --quick: 120)")
+    p.add_argument("--seeds", type=_list, help="comma-separated sample seeds (default: "
+                   f"{','.join(map(str, DEFAULT.seeds))}; --quick: {','.join(map(str, QUICK.seeds))})")
+    p.add_argument("--requests", type=positive_int,
+                   help=f"requests per sample (default: {DEFAULT.n}; --quick: {QUICK.n})")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--update", action="store_true",
+                   help="replace OUT/evidence/report.json even when this run covers less than the stored one")
     p.set_defaults(func=run_report)
 
 
@@ -73,8 +81,6 @@ def spec_from_args(args: argparse.Namespace) -> GridSpec:
         except ValueError:
             raise UsageError(f"seeds must be integers, got {','.join(args.seeds)!r}") from None
     if args.requests is not None:
-        if args.requests < 1:
-            raise UsageError("--requests must be >= 1")
         spec = replace(spec, n=args.requests)
     return spec
 
@@ -83,17 +89,26 @@ def run_report(args: argparse.Namespace) -> int:
     from ..cli import UsageError, format_table
     from .pipeline import generate
 
-    if args.workers < 1:
-        raise UsageError("--workers must be >= 1")
     spec = spec_from_args(args)
     command = "amin " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["report"] else "amin report"
-    outcome = generate(spec, args.out, workers=args.workers, dask=args.dask, progress=not args.no_progress,
-                       command=command)
+    from .store import StoreBusy
+
+    try:
+        outcome = generate(spec, args.out, workers=args.workers, dask=args.dask, progress=not args.no_progress,
+                           command=command, update_evidence=args.update)
+    except StoreBusy as e:
+        raise UsageError(str(e)) from None
     print(format_table(["claim", "verdict", "summary"], [[c.id, c.verdict, c.summary] for c in outcome.claims]))
     done = {k: f"{s.computed} computed, {s.reused} reused" + (f", {s.errors} errors" if s.errors else "")
             for k, s in outcome.stats.items()}
     print(f"\n{outcome.out}/ratios.md written in {outcome.wall_seconds:.0f} s ("
           + "; ".join(f"{k}: {v}" for k, v in done.items()) + ")")
+    if outcome.evidence_kept:
+        print(f"amin report: {outcome.out}/evidence/report.json kept: it covers more than this run "
+              f"({outcome.evidence_kept}); pass --update to replace it", file=sys.stderr)
+    if outcome.rejected:
+        print(f"amin report: {outcome.rejected} stored lines failed their checksum or schema and were recomputed",
+              file=sys.stderr)
     if outcome.missing:
         print(f"amin report: {len(outcome.missing)} cells have no result (named in {outcome.out}/ratios.md; "
               "they are retried on the next run):", file=sys.stderr)

@@ -74,6 +74,10 @@ def write_markdown(
         f"{manifest['machine']['cpus']} CPUs.",
         "",
     ]
+    rejected = manifest["cells"].get("rejected_lines") or {}
+    if rejected:
+        parts += [f"{sum(rejected.values())} stored result lines were ignored and their cells recomputed ("
+                  + ", ".join(f"{v} {k}" for k, v in sorted(rejected.items())) + ").", ""]
     missing = manifest["cells"].get("missing") or []
     if missing:
         parts += [f"**{len(missing)} cells have no result**, so the tables and claims below rest on fewer cells "

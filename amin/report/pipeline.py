@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import importlib.metadata
 import json
 import os
 import platform
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..harness.evidence import versions
 from .analysis import (
     EXACT_COLUMNS,
     SIM_COLUMNS,
@@ -31,7 +31,7 @@ from .analysis import (
 from .backends import RunStats, run_cells
 from .cells import DONE_STATUSES, _sampled_trace, _to_instance, default_engine
 from .grid import Cell, GridSpec, build_grid
-from .store import ResultStore
+from .store import ResultStore, locked
 
 VERSIONED = ("amin", "numpy", "scipy", "cvxpy", "highspy", "matplotlib", "tqdm", "dask", "distributed")
 STAGES = (("sim", "simulations"), ("bound", "OPT lower bounds"), ("exact", "exact sub-samples"))
@@ -46,20 +46,12 @@ class ReportOutcome:
     claims: tuple[ClaimResult, ...]
     wall_seconds: float
     missing: tuple[dict[str, str], ...] = ()  # cells of the grid with no result: {cell, status, reason}
+    rejected: int = 0  # stored lines ignored (checksum or schema) and recomputed
+    evidence_kept: str = ""  # why the stored evidence file was kept (it covers more than this run), or ""
 
     @property
     def errors(self) -> int:
         return sum(s.errors for s in self.stats.values())
-
-
-def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for name in VERSIONED:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
 
 
 def machine() -> dict[str, Any]:
@@ -75,6 +67,7 @@ def generate(
     dask: Any = None,
     progress: bool = True,
     command: str | None = None,
+    update_evidence: bool = False,
 ) -> ReportOutcome:
     """Run every cell of `spec` not yet stored under `out/results/`, then write every output from the store."""
     clock = time.perf_counter()
@@ -82,7 +75,14 @@ def generate(
     results = out / "results"
     results.mkdir(parents=True, exist_ok=True)
     command = command or "amin report"
-    store = ResultStore(results / "cells.jsonl")
+    with locked(results):
+        return _generate(spec, out, ResultStore(results / "cells.jsonl"), workers, dask, progress, command, clock,
+                         update_evidence)
+
+
+def _generate(spec: GridSpec, out: Path, store: ResultStore, workers: int, dask: Any, progress: bool, command: str,
+              clock: float, update_evidence: bool) -> ReportOutcome:
+    results = out / "results"
     cells = build_grid(spec)
     stats: dict[str, RunStats] = {}
     for kind, desc in STAGES:
@@ -107,16 +107,19 @@ def generate(
     wall = time.perf_counter() - clock
     manifest = _manifest(spec, cells, records, stats, command, wall, out)
     manifest["cells"]["missing"] = list(missing)
+    manifest["cells"]["rejected_lines"] = dict(store.rejected)
     (results / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    evidence = _evidence(claims, spec, command, instances, out)
-    (out / "evidence").mkdir(parents=True, exist_ok=True)
-    (out / "evidence" / "report.json").write_text(json.dumps(evidence, indent=1) + "\n", encoding="utf-8")
+    from ..harness.evidence import write_evidence
+
+    written = write_evidence(out / "evidence" / "report.json", _evidence(claims, spec, command, instances, out),
+                             update=update_evidence)
 
     from .markdown import write_markdown
 
     write_markdown(out / "ratios.md", spec, rows, exact, claims, figures, manifest)
     _regenerate_ledger(out)
-    return ReportOutcome(out, stats, tuple(claims), wall, missing)
+    return ReportOutcome(out, stats, tuple(claims), wall, missing, sum(store.rejected.values()),
+                         "" if written.written else written.reason)
 
 
 def _missing(cells: Sequence[Cell], store: ResultStore) -> tuple[dict[str, str], ...]:
@@ -196,7 +199,7 @@ def _manifest(spec: GridSpec, cells: Sequence[Cell], records: Sequence[dict[str,
         "argv": sys.argv,
         "wall_seconds": round(wall, 2),
         "cell_seconds": round(sum(r.get("seconds") or 0 for r in records), 2),
-        "versions": versions(),
+        "versions": versions(*VERSIONED),
         "machine": machine(),
         "engine": default_engine(),
         "seeds": {"samples": list(spec.seeds), "exact": list(spec.exact_seeds)},
@@ -217,40 +220,40 @@ def _manifest(spec: GridSpec, cells: Sequence[Cell], records: Sequence[dict[str,
 
 def _evidence(claims: Sequence[ClaimResult], spec: GridSpec, command: str, instances: dict[str, list[str]],
               out: Path) -> dict[str, Any]:
+    from ..harness.evidence import ClaimEvidence, evidence_document, evidence_path
+
+    where = out / "evidence"
     box = (f"{len(spec.traces)} real traces ({', '.join(spec.traces)}) x {spec.n} requests, capacity "
            f"{16492 if 16492 in spec.capacities else spec.capacities[0]}, zero arrivals")
+    strength = {"traces": len(spec.traces), "requests": spec.n, "seeds": len(spec.seeds)}
     items = []
     for c in claims:
         table = "exact.csv" if c.id == "C12" else "cells.csv"
-        files = [str(out / "ratios.md"), str(out / "results" / table)] + instances.get(c.id, [])
+        saved = [evidence_path(p, where) for p in instances.get(c.id, [])]
+        files = [evidence_path(out / "ratios.md", where), evidence_path(out / "results" / table, where), *saved]
         if c.id != "C12":
             # Replay: the claim compares these two schedulers on each saved instance.
             files += [f"amin simulate {p} --scheduler {s} --seed {spec.seeds[0]} --json"
-                      for p in instances.get(c.id, [])[:1] for s in ("amin", "amax")]
-        items.append({
-            "id": c.id,
-            "verdict": c.verdict,
-            "summary": c.summary,
-            "box": box if c.id != "C12" else f"{spec.exact_n}-request scaled sub-samples of real traces",
-            "examples": c.examples,
-            "worst_ratio": None if c.worst_ratio is None else round(float(c.worst_ratio), 6),
-            "evidence": files,
-            "seeds": list(spec.seeds if c.id != "C12" else spec.exact_seeds),
-            "seconds": round(float(c.seconds), 2),
-        })
-    return {
-        "source": "report",
-        "generated": dt.date.today().isoformat(),
-        "versions": versions(),
-        "command": command,
-        "claims": items,
-    }
+                      for p in saved[:1] for s in ("amin", "amax")]
+        items.append(ClaimEvidence(
+            id=c.id,
+            verdict=c.verdict,
+            summary=c.summary,
+            box=box if c.id != "C12" else f"{spec.exact_n}-request scaled sub-samples of real traces",
+            examples=c.examples,
+            worst_ratio=None if c.worst_ratio is None else round(float(c.worst_ratio), 6),
+            evidence=tuple(files),
+            seeds=tuple(spec.seeds if c.id != "C12" else spec.exact_seeds),
+            seconds=float(c.seconds),
+            strength=strength if c.id != "C12" else {"requests": spec.exact_n, "seeds": len(spec.exact_seeds)},
+        ))
+    return evidence_document("report", items, command, packages=VERSIONED[1:])
 
 
 def _regenerate_ledger(out: Path) -> None:
     """OUT/claims.md (and claims.json) from every evidence file in OUT/evidence, when the ledger module exists."""
     try:
-        from ..ledger import build
+        from ..harness.ledger import build
     except ImportError:
         return
     build(out / "evidence", out)

@@ -1,37 +1,97 @@
 """Cell results on disk: one JSON line per finished cell, keyed by the cell's hash, so a run resumes.
 
-Lines are appended and flushed as cells finish; a torn last line (an interrupted
-write) is ignored on reading, and a later line for the same key wins.
+Lines are appended and flushed as cells finish; a later line for the same key wins. Each line carries a
+checksum of its own content: a line that is torn (an interrupted write), edited by hand, or fails the
+results-line schema (docs/formats.md) is ignored, counted in `rejected`, and its cell recomputed. One run at a
+time writes a store: `locked()` refuses a second one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from .cells import DONE_STATUSES
 
 
+class StoreBusy(Exception):
+    """Another process is writing to this results store."""
+
+
+def checksum(record: dict[str, Any]) -> str:
+    """SHA-256 of the record's canonical JSON without its checksum field."""
+    body = {k: v for k, v in record.items() if k != "checksum"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _refuse(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+@contextlib.contextmanager
+def locked(directory: str | Path) -> Iterator[None]:
+    """Hold a results directory for one run; a second run into the same directory is refused (StoreBusy).
+
+    An advisory lock (flock) on DIR/report.lock: the system releases it when the holder exits, however it
+    exits, so a crashed run never leaves a stale lock behind."""
+    import fcntl
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / "report.lock").open("a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise StoreBusy(f"another amin report is writing to {directory} ({holder}); wait for it to finish or "
+                            "use another --out") from None
+        f.truncate(0)
+        f.write(f"pid {os.getpid()}")
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 class ResultStore:
     """The results file `DIR/results/cells.jsonl`: read once, appended cell by cell."""
 
     def __init__(self, path: str | Path) -> None:
+        from ..harness.formats import problems
+
         self.path = Path(path)
         self.records: dict[str, dict[str, Any]] = {}
+        self.rejected: dict[str, int] = {}  # why lines were ignored -> how many
         self._torn = False  # the file ends inside a line: the next record must start on a fresh one
         if self.path.exists():
-            text = self.path.read_text(encoding="utf-8")
+            text = self.path.read_text(encoding="utf-8", errors="replace")
             self._torn = bool(text) and not text.endswith("\n")
             for line in text.splitlines():
+                if not line.strip():
+                    continue
                 try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line torn by an interrupted write: that cell is simply recomputed
-                if isinstance(rec, dict) and "key" in rec:
-                    self.records[rec["key"]] = rec
+                    rec = json.loads(line, parse_constant=_refuse)
+                except ValueError:
+                    self._reject("not a whole JSON line")
+                    continue
+                if not isinstance(rec, dict) or rec.get("checksum") != checksum(rec):
+                    self._reject("checksum mismatch")
+                    continue
+                if problems("results-line", rec):
+                    self._reject("fails the results-line schema")
+                    continue
+                self.records[rec["key"]] = rec
+
+    def _reject(self, why: str) -> None:
+        self.rejected[why] = self.rejected.get(why, 0) + 1
 
     def done(self, key: str, engine: str | None = None, code: str | None = None) -> bool:
         """Stored with a final status and, when given, computed by that simulation engine and that code
@@ -45,10 +105,11 @@ class ResultStore:
         return self.records.get(key)
 
     def add(self, record: dict[str, Any]) -> None:
+        record = {**record, "checksum": checksum(record)}
         self.records[record["key"]] = record
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as f:
-            f.write(("\n" if self._torn else "") + json.dumps(record, sort_keys=True) + "\n")
+            f.write(("\n" if self._torn else "") + json.dumps(record, sort_keys=True, allow_nan=False) + "\n")
             self._torn = False
             f.flush()
             os.fsync(f.fileno())

@@ -9,13 +9,16 @@ if the stored value does not reproduce.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from amin import Instance, load_instance
+from amin import Instance, InstanceError, load_instance
+from amin.harness.formats import validate
+from amin.model import read_json
 
 from .ratio import Evaluation, evaluate, replay_reference
 
@@ -31,15 +34,18 @@ def corpus_files(directory: str | Path) -> list[Path]:
     d = Path(directory)
     if not d.is_dir():
         raise ValueError(f"corpus directory {d} does not exist")
-    return sorted(d.glob("*.json"))
+    return sorted([*d.glob("*.json"), *d.glob("*.json.gz")])
 
 
 def read_entry(path: Path) -> tuple[Instance, dict[str, Any]]:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    meta = data.get("search") if isinstance(data, dict) else None
-    if not isinstance(meta, dict):
-        raise ValueError(f"{path}: not a corpus file (no 'search' object)")
-    return load_instance(data), meta
+    """One corpus record, validated against its schema (docs/formats.md); ValueError names file and field."""
+    data = read_json(path, what="a corpus record")
+    validate("corpus", data, path)
+    try:
+        instance = load_instance(data)
+    except InstanceError as e:
+        raise ValueError(f"{path}: {e}") from None
+    return instance, data["search"]
 
 
 def record(directory: str | Path, key: tuple[Any, ...]) -> float | None:
@@ -73,8 +79,11 @@ def entry_meta(
     }
 
 
-def save_entry(directory: str | Path, instance: Instance, meta: dict[str, Any], name: str | None = None) -> Path:
-    """Write one corpus file; the default name is derived from its key and a hash of the instance."""
+def save_entry(directory: str | Path, instance: Instance, meta: dict[str, Any], name: str | None = None,
+               compress: bool = False) -> Path:
+    """Write one corpus file; the default name is derived from its key and a hash of the instance.
+
+    `compress=True` writes gzip (`.json.gz`), for instances of thousands of requests."""
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     if name is None:
@@ -82,10 +91,15 @@ def save_entry(directory: str | Path, instance: Instance, meta: dict[str, Any], 
         alpha = "" if meta.get("alpha") is None else f"-alpha{meta['alpha']:.4g}"
         obj = "" if meta.get("objective", "ratio") == "ratio" else f"-{meta['objective']}"
         name = f"{meta['scheduler']}-vs-{meta['versus']}{obj}-{meta.get('family')}{alpha}-{digest}.json"
+        name += ".gz" if compress else ""
     path = d / name
     data = instance.to_dict()
     data["search"] = meta
-    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    if path.name.endswith(".gz"):
+        # mtime=0: the same record always gives the same bytes, so an unchanged corpus stays unchanged in git.
+        path.write_bytes(gzip.compress(json.dumps(data, separators=(",", ":")).encode(), mtime=0))
+    else:
+        path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     return path
 
 

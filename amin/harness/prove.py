@@ -1,14 +1,16 @@
-"""`amin prove`: run the Z3 proofs and their mutants, print a table, save counterexamples and the evidence file."""
+"""`amin prove`: run the Z3 proofs and their mutants (the `proofs` judge), print a table, save counterexamples and
+the evidence file."""
 
 from __future__ import annotations
 
 import argparse
-import datetime
-import json
 import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from .evidence import ClaimEvidence, evidence_document, write_evidence
+from .options import nonnegative_int, positive_int, seconds, seed
 
 CLAIMS = ("C1", "C2", "C3", "C16", "HSF")
 EVIDENCE = Path("reports/evidence/proofs.json")
@@ -28,45 +30,44 @@ def add_prove(sub: argparse._SubParsersAction) -> None:
         metavar="ID",
         help=f"claim to prove ({', '.join(CLAIMS)}); may repeat; default: all",
     )
-    p.add_argument("--max-requests", type=int, default=4, help="requests in the box (default: 4)")
-    p.add_argument("--max-capacity", type=int, default=24, help="largest capacity in the box (default: 24)")
-    p.add_argument("--max-output", type=int, default=8, help="largest output length in the box (default: 8)")
-    p.add_argument("--max-arrival", type=int, default=2, help="latest arrival in the box (default: 2)")
+    p.add_argument("--max-requests", type=positive_int, default=4, help="requests in the box (default: %(default)s)")
+    p.add_argument("--max-capacity", type=positive_int, default=24,
+                   help="largest capacity in the box (default: %(default)s)")
+    p.add_argument("--max-output", type=positive_int, default=8,
+                   help="largest output length in the box (default: %(default)s)")
+    p.add_argument("--max-arrival", type=nonnegative_int, default=2,
+                   help="latest arrival in the box (default: %(default)s)")
     p.add_argument(
         "--depth",
-        type=int,
+        type=positive_int,
         default=3,
-        help="BMC rounds for the safety claims (default: 3; the induction covers all rounds)",
+        help="BMC rounds for the safety claims (default: %(default)s; the induction covers all rounds)",
     )
     p.add_argument(
-        "--timeout", type=float, default=600.0, help="seconds per Z3 check, enforced from outside (default: 600)"
+        "--timeout", type=seconds, default=600.0,
+        help="seconds per Z3 check, enforced from outside (default: %(default)s)"
     )
-    p.add_argument("--seed", type=int, default=0, help="Z3 random seed (default: 0)")
+    p.add_argument("--seed", type=seed, default=0, help="Z3 random seed (default: %(default)s)")
     p.add_argument("--no-mutants", action="store_true", help="skip the mutation checks")
     p.add_argument(
-        "--out", default=str(COUNTEREXAMPLES), help=f"directory for counterexample files (default: {COUNTEREXAMPLES})"
+        "--out", default=str(COUNTEREXAMPLES), help="directory for counterexample files (default: %(default)s)"
     )
     p.add_argument(
-        "--evidence", default=str(EVIDENCE), help=f"evidence file to write (default: {EVIDENCE}; '-' for none)"
+        "--evidence", default=str(EVIDENCE),
+        help="evidence file to write (default: %(default)s; '-' for none); a stored file that covers more is kept "
+        "unless --update",
     )
+    p.add_argument("--update", action="store_true",
+                   help="replace the evidence file even when this run covers less than the stored one")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=run_prove)
-
-
-def _positive(name: str, value: int, low: int = 1) -> None:
-    if value < low:
-        raise ValueError(f"--{name} must be >= {low}, got {value}")
 
 
 def run_prove(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from .bmc import standard_specs
+    from proofs.bmc import standard_specs
 
-    for name, low in (("max-requests", 1), ("max-capacity", 1), ("max-output", 1), ("max-arrival", 0), ("depth", 1)):
-        _positive(name, getattr(args, name.replace("-", "_")), low)
-    if args.timeout <= 0:
-        raise ValueError(f"--timeout must be > 0, got {args.timeout}")
     if args.max_output > args.max_capacity:
         raise ValueError(f"--max-output ({args.max_output}) exceeds --max-capacity ({args.max_capacity})")
     wanted = set(args.claim or CLAIMS)
@@ -92,10 +93,13 @@ def run_prove(args: argparse.Namespace) -> int:
         "seconds": round(time.perf_counter() - t0, 3),
     }
     if args.evidence != "-":
-        write_evidence(rows, Path(args.evidence), command=_command(args))
-        result["evidence"] = args.evidence
+        written = write_evidence(args.evidence, evidence(rows, _command(args), args), update=args.update)
+        result["evidence"] = args.evidence if written.written else None
+        if not written.written:
+            print(f"amin prove: {args.evidence} kept: it covers more than this run ({written.reason}); pass "
+                  "--update to replace it or --evidence PATH to write elsewhere", file=sys.stderr)
     if args.json:
-        from amin.cli import print_json
+        from ..cli import print_json
 
         print_json(result)
     else:
@@ -106,13 +110,13 @@ def run_prove(args: argparse.Namespace) -> int:
 
 
 def prove_row(spec: Any, args: argparse.Namespace) -> Any:
-    from .bmc import run_spec
+    from proofs.bmc import run_spec
 
     return run_spec(spec, timeout=args.timeout, seed=args.seed, with_mutants=not args.no_mutants)
 
 
 def table(rows: list[Any]) -> str:
-    from amin.cli import format_table
+    from ..cli import format_table
 
     body = [
         [
@@ -172,20 +176,18 @@ def _command(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def write_evidence(rows: list[Any], path: Path, command: str) -> None:
-    """reports/evidence/proofs.json in the shared evidence format: one entry per claim (HSF safety is not a ledger
-    claim and goes into C1's neighbour rows only through its own id)."""
-    import platform
-
-    import z3
-
+def evidence(rows: list[Any], command: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The proofs' evidence document: one entry per ledger claim (HSF safety is not a ledger claim; it is
+    reported in the table and docs/proofs.md). A claim is proved when every scheduler's proof of it is."""
     by_claim: dict[str, list[Any]] = {}
     for r in rows:
         by_claim.setdefault(r.spec.claim, []).append(r)
+    strength = {"max_requests": args.max_requests, "max_capacity": args.max_capacity,
+                "max_output": args.max_output, "max_arrival": args.max_arrival, "bmc_rounds": args.depth}
     claims = []
     for cid, rs in by_claim.items():
         if cid == "HSF":
-            continue  # not a ledger claim; reported in the table and docs/proofs.md
+            continue
         verdicts = [r.verdict for r in rs]
         if "refuted" in verdicts:
             verdict = "refuted"
@@ -200,25 +202,14 @@ def write_evidence(rows: list[Any], path: Path, command: str) -> None:
             for r in rs
         ) + ("; Z3 proves these of the encoding, which differential tests tie to the engine"
              + ("; the horizon is composed from the one-round lemmas by hand (docs/proofs.md)" if cid == "C16" else ""))
-        claims.append(
-            {
-                "id": cid,
-                "verdict": verdict,
-                "summary": summary,
-                "box": "; ".join(f"BMC {r.spec.covered()}; induction {r.spec.induction_covers()}" for r in rs),
-                "examples": None,
-                "worst_ratio": None,
-                "evidence": ["proofs/bmc.py", "proofs/lemma.py", "docs/proofs.md", command],
-                "seeds": sorted({int(r.proof.get("seed", 0)) for r in rs}),
-                "seconds": round(sum(r.seconds for r in rs), 3),
-            }
-        )
-    data = {
-        "source": "proofs",
-        "generated": datetime.date.today().isoformat(),
-        "versions": {"z3-solver": z3.get_version_string(), "python": platform.python_version()},
-        "command": command,
-        "claims": claims,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+        claims.append(ClaimEvidence(
+            id=cid,
+            verdict=verdict,
+            summary=summary,
+            box="; ".join(f"BMC {r.spec.covered()}; induction {r.spec.induction_covers()}" for r in rs),
+            evidence=("proofs/bmc.py", "proofs/lemma.py", "docs/proofs.md", command),
+            seeds=tuple(sorted({int(r.proof.get("seed", 0)) for r in rs})),
+            seconds=sum(r.seconds for r in rs),
+            strength=strength,
+        ))
+    return evidence_document("proofs", claims, command, packages=("z3-solver",))

@@ -1,4 +1,4 @@
-"""The claims ledger: merge every reports/evidence/*.json into one verdict per claim C1-C16 (SPEC section 6).
+"""The claims ledger: merge every reports/evidence/*.json into one verdict per claim C1-C17 (SPEC section 6).
 
 Merge rule for one claim: refuted > proved > exhaustive > tested > open; among
 entries of the winning verdict, the evidence, seeds and sources are pooled and
@@ -31,6 +31,7 @@ CLAIMS: dict[str, str] = {
     "C14": "Binned intervals: Amin halves Amax's latency gap to H-SF.",
     "C15": "Relative intervals [(1-x)o, (1+x)o]: Amin stays robust; up to 5x better than Amax when noisy.",
     "C16": "Amin terminates: no eviction livelock on any valid instance.",
+    "C17": "(ours) H-SF is close to the hindsight optimum on real workloads at the paper's scale (2,000 requests).",
 }
 VERDICTS = ("refuted", "proved", "exhaustive", "tested", "open")  # strongest first
 RANK = {v: len(VERDICTS) - k for k, v in enumerate(VERDICTS)}
@@ -49,6 +50,7 @@ class Entry:
     id: str = ""
     verdict: str = "open"
     summary: str = ""
+    conditions: str | None = None
     box: str | None = None
     examples: int | None = None
     worst_ratio: float | None = None
@@ -65,6 +67,7 @@ class Row:
     claim: str
     verdict: str
     summary: str
+    conditions: str | None  # the readings and workload regimes the verdict holds in
     box: str | None
     examples: int | None
     worst_ratio: float | None
@@ -81,15 +84,20 @@ def _is_path(item: str) -> bool:
     return "/" in item and " " not in item and "::" not in item
 
 
-def _check_support(path: Path, c: dict[str, Any], evidence_dir: Path) -> None:
+def _check_support(path: Path, c: dict[str, Any], root: Path) -> None:
     """A verdict must carry what SPEC says backs it: a box for proved/exhaustive, examples (or a box) for
-    tested, an existing counterexample or result file for refuted; every file named must exist."""
+    tested, an existing counterexample or result file for refuted; every file named must exist inside the
+    repository."""
     who = f"{path}: claim {c['id']} ({c['verdict']})"
-    roots = (Path.cwd(), evidence_dir.parent, evidence_dir.parent.parent)
-    items = [str(e) for e in c["evidence"]]
-    missing = [e for e in items if _is_path(e) and not any((r / e).exists() for r in roots) and not Path(e).exists()]
-    if missing:
-        raise ValueError(f"{who}: evidence file {missing[0]} does not exist")
+    items = [str(e) for e in c.get("evidence") or ()]
+    for e in items:
+        if not _is_path(e):
+            continue
+        target = (root / e).resolve()
+        if not target.is_relative_to(root):
+            raise ValueError(f"{who}: evidence path {e} lies outside the repository {root}")
+        if not target.exists():
+            raise ValueError(f"{who}: evidence file {e} does not exist")
     if c["verdict"] in ("proved", "exhaustive") and not c.get("box"):
         raise ValueError(f"{who}: needs the box of instances it covers")
     if c["verdict"] == "tested" and not (c.get("examples") or c.get("box")):
@@ -99,29 +107,19 @@ def _check_support(path: Path, c: dict[str, Any], evidence_dir: Path) -> None:
 
 
 def load_evidence(directory: str | Path) -> list[Entry]:
-    """Read every *.json evidence file; a malformed file is an error naming the file."""
+    """Read every *.json evidence file against its schema; a malformed file is an error naming the file."""
+    from .evidence import evidence_root, read_evidence
+
     d = Path(directory)
     if not d.is_dir():
         raise ValueError(f"evidence directory {d} does not exist")
+    root = evidence_root(d)
     entries: list[Entry] = []
     for path in sorted(d.glob("*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path}: unreadable evidence file: {e}") from None
-        if not isinstance(data, dict) or not isinstance(data.get("claims"), list):
-            raise ValueError(f"{path}: an evidence file needs a 'claims' list")
+        data = read_evidence(path)
         source = str(data.get("source", path.stem))
-        for k, c in enumerate(data["claims"]):
-            if not isinstance(c, dict) or not set(c) >= _CLAIM_KEYS:
-                raise ValueError(f"{path}: claim entry {k} needs the keys {', '.join(sorted(_CLAIM_KEYS))}")
-            if c["id"] not in CLAIMS:
-                raise ValueError(f"{path}: claim entry {k}: unknown claim id {c['id']!r}")
-            if c["verdict"] not in RANK:
-                raise ValueError(
-                    f"{path}: claim {c['id']}: unknown verdict {c['verdict']!r} (one of {', '.join(VERDICTS)})"
-                )
-            _check_support(path, c, d)
+        for c in data["claims"]:
+            _check_support(path, c, root)
             entries.append(
                 Entry(
                     source=source,
@@ -132,6 +130,7 @@ def load_evidence(directory: str | Path) -> list[Entry]:
                     id=c["id"],
                     verdict=c["verdict"],
                     summary=str(c.get("summary", "")),
+                    conditions=c.get("conditions"),
                     box=c.get("box"),
                     examples=c.get("examples"),
                     worst_ratio=c.get("worst_ratio"),
@@ -155,6 +154,7 @@ def merge(entries: list[Entry]) -> list[Row]:
                     text,
                     "open",
                     "no evidence file covers this claim",
+                    None,
                     None,
                     None,
                     None,
@@ -182,6 +182,7 @@ def merge(entries: list[Entry]) -> list[Row]:
                 claim=text,
                 verdict=win[0].verdict,
                 summary=" | ".join(f"{e.summary} [{e.source}]" for e in win),
+                conditions=" | ".join(e.conditions for e in win if e.conditions) or None,
                 box="; ".join(e.box for e in win if e.box) or None,
                 examples=sum(examples) if examples else None,
                 worst_ratio=max(ratios) if ratios else None,
@@ -205,8 +206,8 @@ def render_markdown(rows: list[Row], evidence_dir: str) -> str:
         f"Generated {today} by `amin claims --evidence {evidence_dir}` from every `{evidence_dir}/*.json`.",
         "Merge rule per claim: refuted > proved > exhaustive > tested > open. Do not edit: regenerate.",
         "",
-        "| id | claim | verdict | box / examples | worst ratio | summary | evidence | date | seeds |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| id | claim | verdict | conditions | box / examples | worst ratio | summary | evidence | date | seeds |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         size = r.box or (f"{r.examples} examples" if r.examples is not None else "")
@@ -215,7 +216,8 @@ def render_markdown(rows: list[Row], evidence_dir: str) -> str:
         seeds = ", ".join(map(str, r.seeds[:8])) + (" ..." if len(r.seeds) > 8 else "")
         summary = r.summary.replace("|", "/") + (f" (also: {', '.join(r.others)})" if r.others else "")
         lines.append(
-            f"| {r.id} | {r.claim.replace('|', '/')} | **{r.verdict}** | {size} | {ratio} | {summary} | {ev} "
+            f"| {r.id} | {r.claim.replace('|', '/')} | **{r.verdict}** | {(r.conditions or '').replace('|', '/')} "
+            f"| {size} | {ratio} | {summary} | {ev} "
             f"| {r.generated or ''} | {seeds} |"
         )
     versions: dict[str, str] = {}
@@ -246,10 +248,11 @@ def add_claims(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "claims",
         help="merge the evidence files into the claims ledger",
-        description="Merge reports/evidence/*.json into one verdict per claim C1-C16; write claims.md and claims.json.",
+        description="Merge reports/evidence/*.json into one verdict per claim C1-C17; write claims.md and claims.json.",
     )
-    p.add_argument("--evidence", default="reports/evidence", help="evidence directory (default: reports/evidence)")
-    p.add_argument("--out", default="reports", help="where claims.md and claims.json go (default: reports)")
+    p.add_argument("--evidence", help="evidence directory (default: reports/evidence of the repository that holds "
+                   "the working directory)")
+    p.add_argument("--out", help="where claims.md and claims.json go (default: the evidence directory's parent)")
     p.add_argument("--json", action="store_true", help="print the ledger as JSON")
     p.set_defaults(func=run_claims)
 
@@ -259,9 +262,17 @@ def _clip(text: str, width: int) -> str:
 
 
 def run_claims(args: argparse.Namespace) -> int:
-    from .cli import format_table, print_json
+    from ..cli import format_table, print_json
+    from .evidence import repository_root
 
-    rows = build(args.evidence, args.out)
+    evidence = args.evidence
+    if evidence is None:
+        root = repository_root()
+        if root is None:
+            raise ValueError("no reports/evidence in this directory or any parent; pass --evidence DIR")
+        evidence = root / "reports" / "evidence"
+    out = Path(args.out) if args.out is not None else Path(evidence).parent
+    rows = build(evidence, out)
     if args.json:
         print_json([asdict(r) for r in rows])
         return 0
@@ -281,5 +292,5 @@ def run_claims(args: argparse.Namespace) -> int:
             ],
         )
     )
-    print(f"wrote {Path(args.out) / 'claims.md'} and {Path(args.out) / 'claims.json'}")
+    print(f"wrote {out / 'claims.md'} and {out / 'claims.json'}")
     return 0
