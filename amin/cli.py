@@ -195,7 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .model import InstanceError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help, --version, or a usage error already printed as one line
+        return e.code if isinstance(e.code, int) else 0
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2

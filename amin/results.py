@@ -208,6 +208,10 @@ class MemorySeries(Sequence[int]):
         return total
 
 
+MEMORY_LIST_LIMIT = 1_000_000
+"""`Result.to_dict(detail=True)` lists memory round by round up to this many rounds; the runs always."""
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
     """The outcome of one simulation. `memory[tau]` is the memory held at time tau, for tau = 0 .. makespan."""
@@ -264,6 +268,7 @@ class Result:
             d["wasted_tokens"] = self.wasted_tokens
             d["rounds"] = self.rounds
             d["eviction_log"] = [{"index": e.index, "start": e.start, "round": e.round} for e in self.eviction_log]
-            d["memory"] = list(self.memory)  # what was asked for: one value per round
+            # One value per round while that stays small; always the runs [first tau, value, step per round].
+            d["memory"] = list(self.memory) if len(self.memory) <= MEMORY_LIST_LIMIT else None
             d["memory_runs"] = [list(p) for p in self.memory.pieces]
         return d

@@ -334,3 +334,70 @@ def test_tables_average_over_seeds() -> None:
     (agg,) = over_seeds(rows)
     assert agg["ratio_hsf"] == 2.0 and agg["total_latency"] == 20.0 and agg["seeds"] == 3
     assert agg["_quantiles"] == [0.0, 2.0] and agg["ratio_lb"] is None
+
+
+# --- results store integrity -------------------------------------------------------------------------------
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_a_hand_edited_or_garbage_line_is_ignored_and_recomputed(tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    generate(TINY, tmp_path, progress=False)
+    path = tmp_path / "results/cells.jsonl"
+    lines = _lines(path)
+    sims = [k for k, r in enumerate(lines) if r["params"]["kind"] == "sim" and r["status"] == "ok"]
+    edited, garbage = lines[sims[0]], lines[sims[1]]
+    true_latency = edited["metrics"]["total_latency"]
+    edited["metrics"]["total_latency"] = true_latency * 10  # the checksum no longer matches
+    garbage["metrics"]["total_latency"] = "garbage"
+    from amin.report.store import checksum
+
+    garbage["checksum"] = checksum(garbage)  # a matching checksum: the schema still refuses it
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+
+    store = ResultStore(path)
+    assert store.rejected == {"checksum mismatch": 1, "fails the results-line schema": 1}
+    calls: list[str] = []
+    real = cells_module.run_cell
+    monkeypatch.setattr(cells_module, "run_cell", lambda p: calls.append(p["scheduler"]) or real(p))
+    outcome = generate(TINY, tmp_path, progress=False)
+    assert len(calls) == 2 and outcome.rejected == 2
+    assert ResultStore(path).get(edited["key"])["metrics"]["total_latency"] == true_latency
+    assert "2 stored result lines were ignored" in (tmp_path / "ratios.md").read_text()
+
+
+def test_a_second_run_into_the_same_directory_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from amin.report.store import StoreBusy, locked
+
+    with locked(tmp_path / "results"):
+        with pytest.raises(StoreBusy, match="another amin report is writing"):
+            generate(TINY, tmp_path, progress=False)
+        assert main(["report", "--quick", "--out", str(tmp_path), "--no-progress"]) == 2
+        assert "another amin report is writing" in capsys.readouterr().err
+    generate(TINY, tmp_path, progress=False)  # released: the next run goes ahead
+
+
+def test_a_failed_solver_cell_is_named_retried_and_fails_the_run(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    spec = replace(TINY, arrivals=("zero",), predictors=("crude",), bound_capacities=(4123,), bound_time_limit=5.0)
+
+    def broken(cell: Cell) -> dict:
+        raise cells_module.CellFailed("the solver process left no answer (exit 0): no message")
+
+    monkeypatch.setitem(cells_module.RUNNERS, "bound", broken)
+    outcome = generate(spec, tmp_path, progress=False)
+    assert [m["status"] for m in outcome.missing] == ["error"]
+    assert "left no answer" in outcome.missing[0]["reason"]
+    assert "1 cells have no result" in (tmp_path / "ratios.md").read_text()
+    argv = ["report", "--quick", "--traces", "azure-conv", "--capacities", "4123", "--predictors", "crude",
+            "--requests", "15", "--out", str(tmp_path / "cli"), "--no-progress"]
+    capsys.readouterr()
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "cells have no result" in err and "bound azure-conv" in err and "left no answer" in err
+    # Not stored as done: the next run retries it (and succeeds with the real runner).
+    monkeypatch.undo()
+    again = generate(spec, tmp_path, progress=False)
+    assert again.stats["bound"].computed == 1 and not again.missing

@@ -228,9 +228,11 @@ def _validator(name: str) -> Any:
 
     schema = {"instance": lambda: INSTANCE, "corpus": corpus_schema, "evidence": evidence_schema,
               "results-line": results_line_schema}[name]()
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    return cls(schema)
+    base = jsonschema.validators.validator_for(schema)
+    base.check_schema(schema)
+    # JSON Schema counts 2.0 as an integer; these formats do not (the core refuses it too): a count is an int.
+    strict = base.TYPE_CHECKER.redefine("integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool))
+    return jsonschema.validators.extend(base, type_checker=strict)(schema)
 
 
 def problems(name: str, data: Any) -> list[str]:

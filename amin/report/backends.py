@@ -18,6 +18,8 @@ from . import cells as cells_module
 from .grid import Cell
 from .store import ResultStore
 
+CONNECT_SECONDS = 10  # how long to wait for a Dask scheduler before giving up
+
 
 @dataclass(frozen=True)
 class RunStats:
@@ -104,7 +106,10 @@ def _dask_results(todo: Sequence[Cell], workers: int, dask: Any) -> Iterator[dic
         own_cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, dashboard_address=None)
         client = own_client = Client(own_cluster)
     else:
-        client = own_client = Client(str(dask))
+        try:
+            client = own_client = Client(str(dask), timeout=CONNECT_SECONDS)
+        except (OSError, TimeoutError, ValueError) as e:  # an unreachable or malformed address
+            raise ValueError(f"cannot reach the Dask scheduler at {dask!r}: {str(e).splitlines()[0]}") from None
     try:
         futures = client.map(safe_run_cell, [c.params() for c in todo], key=[f"amin-cell-{c.key}" for c in todo])
         try:
