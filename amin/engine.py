@@ -13,13 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .fast import simulate_fast, supports
+from .horizon import NonTermination, run_budget
 from .model import Instance, load_instance
 from .results import Eviction, MemoryRecorder, Record, Result
-from .schedulers import Job, Scheduler, make_scheduler
-
-
-class NonTermination(RuntimeError):
-    """The loop exceeded its round budget: a livelock (or a budget set too small)."""
+from .schedulers import Job, RuleScheduler, Scheduler, make_scheduler
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,20 +63,6 @@ def check_span(instance: Instance) -> None:
         )
 
 
-def round_budget(instance: Instance) -> int:
-    """A generous safety bound on rounds; exceeding it means livelock. (The C16 horizon is derived in proofs/.)
-
-    Every round with a running request produces a token for each; idle rounds
-    are skipped. Tokens produced = sum of outputs + tokens lost to evictions;
-    a run can lose at most capacity tokens, and the bound allows every request
-    to be evicted once per unit of capacity.
-    """
-    n = len(instance.requests)
-    total = sum(r.output for r in instance.requests)
-    last = max(r.arrival for r in instance.requests)
-    return last + 1 + total + n * instance.capacity * instance.capacity + 1
-
-
 class Simulation:
     """One run of the round loop for one instance and one scheduler."""
 
@@ -87,7 +71,8 @@ class Simulation:
         self.instance = instance
         self.scheduler = scheduler
         self.capacity = instance.capacity
-        self.max_rounds = round_budget(instance) if max_rounds is None else max_rounds
+        rules = scheduler.rules if isinstance(scheduler, RuleScheduler) else None
+        self.max_rounds = run_budget(instance, rules) if max_rounds is None else max_rounds
         self._outputs = [r.output for r in instance.requests]  # hidden from non-clairvoyant schedulers
         ranks = scheduler.tie_ranks(len(instance.requests))
         self.jobs: list[Job] = []
@@ -246,12 +231,9 @@ def simulate(
         raise ValueError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
     inst = load_instance(instance)
     sched = make_scheduler(scheduler, **options)
-    if engine == "fast" and observer is None:
-        from .fast import simulate_fast, supports  # the fast engine imports this module
-
-        # A user policy or mutant (any other class, or a patched hook) is not the built-in semantics.
-        if supports(sched):
-            return simulate_fast(inst, sched, max_rounds=max_rounds)
+    if engine == "fast" and observer is None and supports(sched):
+        # Only the built-ins' rules; a user policy or a mutant runs on the reference loop.
+        return simulate_fast(inst, sched, max_rounds=max_rounds)
     return Simulation(inst, sched, max_rounds=max_rounds).run(observer)
 
 

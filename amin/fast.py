@@ -1,40 +1,42 @@
 """An event-driven engine that gives exactly the reference round loop's result, but visits only the rounds in
 which something can change (a completion, an arrival, an overflow, or an admission that may now fit).
 
-Between two such rounds the state evolves in closed form: memory grows by one
-token per running request per round, and a request whose planned length has
-been reached is refined every round, which only moves its planned end to
-t + 1. So the memory series is a chain of linear pieces, the next overflow
-round is one division, and after a failed admission test the engine knows how
-long the first waiting candidate must keep failing (see `_plan_check`).
-Only the five built-in schedulers are supported: a policy that overrides any
-decision or loop hook runs on the reference engine (`supports`).
+It keeps its own data structures and no copy of a rule: every decision comes from the scheduler's `Rules`
+record through the functions of `amin.rules`. Between two visited rounds the state evolves in closed form:
+memory grows by one token per running request per round, and a running request's planned end is
+max(start + L, t + floor) (`rules.planned_end_floor`). So the memory series is a chain of linear pieces, the
+next overflow round is one division, and after a failed admission test the engine knows how long the first
+waiting candidate must keep failing (`_plan_check`).
+
+The MC-SF admission of one round finds the longest admissible prefix of the waiting queue by galloping and
+binary search, each probe one sweep over the planned end points: a round costs O((R + K) log K) for R running
+and K admitted requests, so O(M log M) with bursts included (claim C6; benchmarks/bench_c6.py).
 """
 
 from __future__ import annotations
 
 import heapq
 from array import array
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right
 
-from .engine import NonTermination, round_budget
+from . import rules as R
+from .horizon import NonTermination, run_budget
 from .model import Instance
 from .results import Eviction, MemorySeries, Record, Result
-from .schedulers import FCFS, HSF, MCSF, Amax, Amin, Scheduler
+from .rules import Rules
+from .schedulers import SCHEDULERS, RuleScheduler, Scheduler
 
-# Exactly these classes: a subclass may change any decision, so it gets the reference loop.
-BUILT_IN = (HSF, Amax, Amin, MCSF, FCFS)
-_HOOKS = ("initial_planned_length", "eviction_priority", "admission_priority", "admission", "refine", "cap",
-          "select_evictions", "choose_evictions", "tie_ranks")
 _NEVER = 1 << 62  # "no such event before the end of time"
 
 
 def supports(scheduler: Scheduler) -> bool:
-    """True when the fast engine reproduces this scheduler: a built-in class with no hook patched on the object."""
-    if type(scheduler) not in BUILT_IN:
+    """True when the fast engine reproduces this scheduler: exactly a built-in class (a subclass may override any
+    hook) whose rules have the closed forms the engine needs; mutants and user policies run on the reference."""
+    if type(scheduler) not in (RuleScheduler, *SCHEDULERS.values()):
         return False
-    own = getattr(scheduler, "__dict__", {})
-    return not any(h in own for h in _HOOKS)
+    rules: Rules = scheduler.rules  # type: ignore[attr-defined]
+    ordered = rules.admission != "planning" or rules.admission_order == "planned"  # see `_admit_prefix`
+    return not rules.mutant and rules.cap and rules.refinement in ("g+1",) and ordered
 
 
 def _plan_check(plan: list[tuple[int, int, int]], t: int, planned_length: int, prompt: int, capacity: int,
@@ -42,8 +44,8 @@ def _plan_check(plan: list[tuple[int, int, int]], t: int, planned_length: int, p
     """The MC-SF test for one candidate starting at t: 0 if it fits, else the first round worth testing again.
 
     `plan` holds (planned end E, prompt - start, index) of every running job,
-    sorted; a job whose planned end has passed plans to end at t + 1. The
-    candidate fits when planned memory at every integer x in [t+1, t+L] stays
+    sorted; a job whose planned end has passed plans to end at t + 1 (the
+    refinement's floor). The candidate fits when planned memory at every integer x in [t+1, t+L] stays
     within capacity; memory is linear between planned ends, so only ends and
     t + L are evaluated, which is exactly the reference's set of points.
 
@@ -84,34 +86,57 @@ def _plan_check(plan: list[tuple[int, int, int]], t: int, planned_length: int, p
     return retry
 
 
-def _fcfs_head(waiting: list[int], future: list[int], queued: int, nxt: int, arrival: list[int], n: int) -> int:
-    """The first waiting request in (arrival, index) order: an evictee from the heap or the queue's front; -1: none."""
-    if queued < nxt:
-        j = future[queued]
-        if not waiting or arrival[j] * n + j < waiting[0]:
-            return j
-    return waiting[0] % n if waiting else -1
+def _prefix_fits(plan: list[tuple[int, int, int]], suffix_c: list[int], floor_point: int,
+                 cands: list[tuple[int, int]], capacity: int) -> bool:
+    """Do these candidates (end e, prompt - t), in admission order with non-decreasing ends, fit together?
+
+    For such candidates, admitting them one by one succeeds exactly when the planned memory with all of them
+    stays within capacity at every planned end point up to the last candidate's end: an earlier candidate's
+    test covers fewer points with fewer members. One sweep, descending, over those points.
+    """
+    top = cands[-1][0]
+    k = bisect_right(plan, (top, 1 << 62, 0))  # running jobs ending after `top` count at every point
+    acc_c, acc_n = suffix_c[k], len(plan) - k
+    i, m = k - 1, len(cands) - 1
+    while i >= 0 or m >= 0:
+        # The next point, descending: a running job's end (at least the floor point) or a candidate's end.
+        x = max(max(plan[i][0], floor_point) if i >= 0 else -1, cands[m][0] if m >= 0 else -1)
+        while i >= 0 and max(plan[i][0], floor_point) == x:
+            acc_c += plan[i][1]
+            acc_n += 1
+            i -= 1
+        while m >= 0 and cands[m][0] == x:
+            acc_c += cands[m][1]
+            acc_n += 1
+            m -= 1
+        if acc_c + acc_n * x > capacity:
+            return False
+    return True
 
 
 def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | None = None) -> Result:
     """Run a built-in scheduler on an instance; the Result equals `Simulation(instance, scheduler).run()`."""
     if not supports(scheduler):
         raise ValueError(f"the fast engine does not support {type(scheduler).__name__}: use engine='reference'")
+    rules: Rules = scheduler.rules  # type: ignore[attr-defined]
     reqs = instance.requests
     n = len(reqs)
     cap = instance.capacity
-    budget = round_budget(instance) if max_rounds is None else max_rounds
+    budget = run_budget(instance, rules) if max_rounds is None else max_rounds
     prompt = [r.prompt for r in reqs]
     output = [r.output for r in reqs]
     arrival = [r.arrival for r in reqs]
     # Same views as the reference loop: only a clairvoyant scheduler (hsf) is handed the true output.
-    initial = scheduler.initial_planned_length
-    views = reqs if scheduler.clairvoyant else [r.public() for r in reqs]
-    planned = [min(initial(v), cap - r.prompt) for v, r in zip(views, reqs, strict=True)]  # the base cap hook
+    views = reqs if rules.clairvoyant else [r.public() for r in reqs]
+    planned = [R.cap(rules, R.initial_planned_length(rules, v), r.prompt, cap) for v, r in zip(views, reqs,
+                                                                                               strict=True)]
     rank: list[int] = []  # tie-break ranks, drawn at the first eviction that needs them (same seeded draw)
-    fcfs = type(scheduler) is FCFS
-    by_progress = scheduler.eviction_key == "progress"
-    admits_after_eviction = scheduler.admits_after_eviction
+    planning = rules.admission == "planning"
+    floor = R.planned_end_floor(rules)
+    admission_key = R.admission_key
+
+    def current_planned(j: int, t: int) -> int:
+        return R.cap(rules, R.refine(rules, planned[j], t - start[j]), prompt[j], cap)
 
     start = [-1] * n  # start of the current run, -1 while waiting or done
     completion = [0] * n
@@ -120,17 +145,10 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
     log: list[Eviction] = []
     future = sorted(range(n), key=arrival.__getitem__)  # stable: ties stay in index order
     nxt = 0  # future[nxt] is the next request to arrive
-    # Heaps hold one int per entry (tuples compare several times slower): waiting is keyed by the
-    # admission priority (planned length, arrival, index), fcfs (arrival, index); ends by (round, index).
-    span = max(arrival) + 1
-    waiting: list[int] = []
-    # fcfs admits in arrival order, so its never-started arrivals future[queued:nxt] wait in a plain
-    # queue and only evictees go to the heap; the head is the smaller of the two fronts.
-    queued = 0
+    waiting: list[tuple[int, ...]] = []  # heap of admission keys (each ends with the request's index)
     ends: list[int] = []  # completion round * n + index; stale once that run is evicted
     running: set[int] = set()
-    admitted: list[int] = []  # fcfs: running jobs in admission order
-    plan: list[tuple[int, int, int]] = []  # sorted (planned end, prompt - start, index) of running jobs
+    plan: list[tuple[int, int, int]] = []  # sorted (start + planned length, prompt - start, index) of running jobs
     total_c = 0  # sum over running jobs of prompt - start: memory at tau is total_c + len(running) * tau
     done = 0
     # Memory pieces: from round seg_start on, memory[tau] = seg_c + seg_n * tau (until the next piece).
@@ -142,6 +160,22 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
     idle = True
     next_try = _NEVER  # first round at which the first waiting candidate may fit
     heappush, heappop = heapq.heappush, heapq.heappop
+
+    def head_retry(at: int) -> int:
+        """The first round >= `at` worth testing the first waiting candidate again (0: it fits at `at`)."""
+        j = waiting[0][-1]
+        if planning:
+            return _plan_check(plan, at, planned[j], prompt[j], cap, total_c, len(running))
+        return 0 if R.memory_admits(total_c + len(running) * (at + 1), prompt[j], cap) else _NEVER
+
+    def drop_from_plan(gone: list[int]) -> None:
+        nonlocal plan
+        if len(gone) > 8:  # many leave at once: one filtering pass instead of many deletions
+            leaving = set(gone)
+            plan = [p for p in plan if p[2] not in leaving]
+        else:
+            for j in gone:
+                del plan[bisect_left(plan, (start[j] + planned[j], prompt[j] - start[j], j))]
 
     while True:
         # --- choose the next round that can change anything --------------------------------------
@@ -163,7 +197,7 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
                 over = (cap - total_c) // len(running)  # the first round whose next memory would not fit
                 if over < t_next:
                     t_next = over
-            if (waiting or queued < nxt) and next_try < t_next:
+            if waiting and next_try < t_next:
                 t_next = next_try
             k = t_next - t
         if steps + k > budget:
@@ -176,114 +210,84 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
 
         # --- 1. complete -------------------------------------------------------------------------------
         stop = (t + 1) * n
+        finished: list[int] = []
         while ends and ends[0] < stop:
             j = heappop(ends) % n
             p = start[j]
             if p < 0 or p + output[j] != t:
                 continue  # a run that was evicted
+            finished.append(j)
+        if planning and finished:
+            drop_from_plan(finished)
+        for j in finished:
             completion[j] = t
+            total_c -= prompt[j] - start[j]
             start[j] = -1
             running.discard(j)
-            total_c -= prompt[j] - p
-            if fcfs:
-                admitted.remove(j)
-            else:
-                del plan[bisect_left(plan, (p + planned[j], prompt[j] - p, j))]
-            done += 1
+        done += len(finished)
         if done == n:
             break
 
-        # --- 2-3. refine (lazily: planned length max(L, t - start + 1)) and overflow ---------------------
+        # --- 2-3. refine (lazily: `current_planned`) and overflow ----------------------------------------
         need = total_c + len(running) * (t + 1)
         evicted: list[int] = []
         if need > cap:
-            if fcfs:
-                # Most recently admitted first: within a round fcfs admits in (arrival, index) order, so
-                # this is the reverse of the admission order.
-                order = admitted[::-1]
-            else:
-                if not rank:
-                    rank = scheduler.tie_ranks(n)
-                if by_progress:
-                    order = sorted(running, key=lambda j: (t - start[j], rank[j]))
-                else:
-                    order = sorted(running, key=lambda j: (max(planned[j], t - start[j] + 1), rank[j]))
-            for j in order:
-                if need <= cap:
-                    break
+            if not rank:
+                rank = R.tie_ranks(rules, n)
+            order = sorted(running, key=lambda j: R.eviction_key(rules, current_planned(j, t), t - start[j],
+                                                                  start[j], arrival[j], j, rank[j]))
+            sizes = [prompt[j] + t - start[j] + 1 for j in order]
+            evicted = order[: R.evictions_needed(rules, sizes, need, cap)]
+            if planning:
+                drop_from_plan(evicted)
+            for j in evicted:
                 p = start[j]
                 g = t - p
                 need -= prompt[j] + g + 1
                 log.append(Eviction(j, p, t))
-                if fcfs:
-                    admitted.pop()
-                else:
-                    del plan[bisect_left(plan, (p + planned[j], prompt[j] - p, j))]
-                planned[j] = min(max(planned[j], g + 1), cap - prompt[j])
+                planned[j] = R.refined_after_eviction(rules, planned[j], g, prompt[j], cap)
                 wasted[j] += g
                 evictions[j] += 1
                 start[j] = -1
                 running.discard(j)
                 total_c -= prompt[j] - p
-                evicted.append(j)
 
         # --- 4. admit -------------------------------------------------------------------------------
-        if fcfs:
-            while nxt < n and arrival[future[nxt]] <= t:
-                nxt += 1
-        else:
-            while nxt < n and arrival[future[nxt]] <= t:
-                j = future[nxt]
-                nxt += 1
-                heappush(waiting, (planned[j] * span + arrival[j]) * n + j)
-            queued = nxt
+        while nxt < n and arrival[future[nxt]] <= t:
+            j = future[nxt]
+            nxt += 1
+            heappush(waiting, admission_key(rules, planned[j], arrival[j], j))
         next_try = _NEVER
-        if (waiting or queued < nxt) and not (evicted and not admits_after_eviction):
-            while True:
-                if fcfs:
-                    j = _fcfs_head(waiting, future, queued, nxt, arrival, n)
-                    if j < 0:
-                        break
-                    s = prompt[j]
-                    if need + s + 1 > cap:
-                        break  # next memory only grows until a job leaves: no retry before an event
-                    if queued < nxt and future[queued] == j:
-                        queued += 1
-                    else:
-                        heappop(waiting)
-                else:
-                    if not waiting:
-                        break
-                    j = waiting[0] % n
-                    s = prompt[j]
-                    retry = _plan_check(plan, t, planned[j], s, cap, total_c, len(running))
-                    if retry:
-                        next_try = retry
-                        break
-                    insort(plan, (t + planned[j], s - t, j))
-                    heappop(waiting)
+        admitted: list[int] = []
+        if waiting and not (evicted and not rules.admits_after_eviction):
+            if planning:
+                admitted = _admit_prefix(waiting, plan, planned, prompt, t, floor, cap)
+            else:
+                while waiting and R.memory_admits(need, prompt[waiting[0][-1]], cap):
+                    j = heappop(waiting)[-1]
+                    admitted.append(j)
+                    need += prompt[j] + 1
+            for j in admitted:
                 start[j] = t
                 running.add(j)
-                total_c += s - t
-                need += s + 1
+                total_c += prompt[j] - t
                 heappush(ends, (t + output[j]) * n + j)
-                if fcfs:
-                    admitted.append(j)
+            if planning and admitted:
+                plan.extend((t + planned[j], prompt[j] - t, j) for j in admitted)
+                plan.sort()  # two sorted runs: linear
+            if waiting:
+                # The first refused candidate: when to try it again (memory admission: only after an event,
+                # since next round's memory only grows until a job leaves).
+                next_try = head_retry(t) or t + 1
         if evicted:
             for j in evicted:
-                heappush(waiting, arrival[j] * n + j if fcfs else (planned[j] * span + arrival[j]) * n + j)
+                heappush(waiting, admission_key(rules, planned[j], arrival[j], j))
             # The queue's head may have changed: test it as round t + 1 would (if a job leaves or arrives
             # at t + 1, that round is visited anyway).
-            if fcfs:
-                j = _fcfs_head(waiting, future, queued, nxt, arrival, n)
-                fits = total_c + len(running) * (t + 2) + prompt[j] + 1 <= cap
-                next_try = t + 1 if fits else _NEVER
-            else:
-                j = waiting[0] % n
-                next_try = _plan_check(plan, t + 1, planned[j], prompt[j], cap, total_c, len(running)) or t + 1
+            next_try = head_retry(t + 1) or t + 1
 
         # --- 5. execute: memory from t + 1 on follows total_c + len(running) * tau ----------------------
-        idle = not running and not waiting and queued == nxt
+        idle = not running and not waiting
         seg_start.append(t + 1)
         seg_c.append(total_c)
         seg_n.append(len(running))
@@ -301,3 +305,41 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
             ((a, c + k * a, k) for a, c, k in zip(seg_start, seg_c, seg_n, strict=True)), t + 1
         ),
     )
+
+
+def _admit_prefix(waiting: list[tuple[int, ...]], plan: list[tuple[int, int, int]], planned: list[int],
+                  prompt: list[int], t: int, floor: int, capacity: int) -> list[int]:
+    """Pop and return the longest prefix of the waiting queue that the MC-SF test admits at round t.
+
+    Galloping (1, 2, 4, ... candidates) then binary search, each probe one `_prefix_fits` sweep; candidates
+    beyond the prefix go back on the heap. The MC-SF order sorts by planned length, so the candidates' planned
+    ends do not decrease, which `_prefix_fits` needs (`supports` admits no other order with planning)."""
+    heappop, heappush = heapq.heappop, heapq.heappush
+    suffix_c = [0] * (len(plan) + 1)
+    for k in range(len(plan) - 1, -1, -1):
+        suffix_c[k] = suffix_c[k + 1] + plan[k][1]
+    floor_point = t + floor
+    popped: list[tuple[int, ...]] = []  # heap entries taken so far, in admission order
+    cands: list[tuple[int, int]] = []  # their (planned end, prompt - t)
+
+    def take(upto: int) -> bool:
+        while len(popped) < upto and waiting:
+            entry = heappop(waiting)
+            j = entry[-1]
+            popped.append(entry)
+            cands.append((t + planned[j], prompt[j] - t))
+        return len(popped) >= upto
+
+    good, probe = 0, 1  # the first `good` candidates fit together
+    while take(probe) and _prefix_fits(plan, suffix_c, floor_point, cands[:probe], capacity):
+        good, probe = probe, 2 * probe
+    bad = min(probe, len(popped) + 1)  # the first `bad` do not fit (or there are not that many)
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        if _prefix_fits(plan, suffix_c, floor_point, cands[:mid], capacity):
+            good = mid
+        else:
+            bad = mid
+    for entry in popped[good:]:
+        heappush(waiting, entry)
+    return [entry[-1] for entry in popped[:good]]

@@ -1,23 +1,24 @@
-"""The schedulers of SPEC section 3 as small policy objects plugged into the one round loop (`amin.engine`).
+"""The scheduler protocol of SPEC section 3, and the built-in schedulers as instances of it.
 
-A scheduler answers three questions: the initial planned length of a request,
-the order in which running requests are evicted on overflow, and which waiting
-requests to admit. The loop-level hooks (`refine`, `cap`, `choose_evictions`)
-have the SPEC behaviour; only a policy that needs a different round, or a
-deliberately broken variant in `proofs/`, overrides them.
+A scheduler answers three questions: the initial planned length of a request, the order in which running
+requests are evicted on overflow, and which waiting requests to admit. Every hook's default is the SPEC
+rule, read from the scheduler's `Rules` record (`amin.rules`, where each rule is written once); a built-in
+scheduler is nothing but its record. A user policy subclasses `Scheduler` and overrides hooks
+(docs/verify.md); the reference loop runs it.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+from . import rules as R
 from .model import PublicRequest, Request
+from .rules import EVICTION_KEYS, TIE_BREAKS, Rules
 
-TIE_BREAKS = ("random", "index")
-EVICTION_KEYS = ("bound", "progress")
+__all__ = ["EVICTION_KEYS", "SCHEDULERS", "TIE_BREAKS", "Job", "MemoryCheck", "PlanningCheck", "RuleScheduler",
+           "Scheduler", "make_scheduler"]
 
 
 @dataclass(slots=True)
@@ -106,53 +107,55 @@ class PlanningCheck:
 
 
 class MemoryCheck:
-    """FCFS admission (vLLM-like): admit while next round's memory stays within capacity."""
+    """FCFS admission (vLLM-like): admit while next round's memory stays within capacity (`rules.memory_admits`)."""
 
     def __init__(self, need: int, capacity: int) -> None:
         self.need = need
         self.capacity = capacity
 
     def try_add(self, job: Job) -> bool:
-        grown = self.need + job.request.prompt + 1
-        if grown > self.capacity:
+        if not R.memory_admits(self.need, job.request.prompt, self.capacity):
             return False
-        self.need = grown
+        self.need += job.request.prompt + 1
         return True
 
 
 class Scheduler:
-    """Base policy: MC-SF admission, evict the smallest planned length (or progress) first.
+    """The protocol: three decisions and the loop's hooks, each defaulting to the SPEC rule of `RULES`.
 
     Options (SPEC section 3): `tie_break` ("random" with `seed`, or "index") breaks
     eviction ties; `eviction_key` is "bound" (planned length) or "progress" (tokens
     produced). Under "random" each request gets one random rank from `seed` when
-    the run starts (docs/semantics.md says why).
+    the run starts (docs/semantics.md says why). A subclass must define
+    `initial_planned_length` (docs/verify.md).
     """
 
     name = "base"
     clairvoyant = False  # may read the true output length
     admits_after_eviction = True
+    RULES: ClassVar[Rules] = Rules("base", planned_from="none")  # the SPEC defaults of every hook
 
     def __init__(self, *, tie_break: str = "random", seed: int = 0, eviction_key: str = "bound") -> None:
-        if tie_break not in TIE_BREAKS:
-            raise ValueError(f"unknown tie_break {tie_break!r} (choose from {', '.join(TIE_BREAKS)})")
-        if eviction_key not in EVICTION_KEYS:
-            raise ValueError(f"unknown eviction_key {eviction_key!r} (choose from {', '.join(EVICTION_KEYS)})")
-        if not isinstance(seed, int) or isinstance(seed, bool):
-            raise ValueError(f"seed must be an integer, got {seed!r}")
-        self.tie_break = tie_break
-        self.seed = seed
-        self.eviction_key = eviction_key
+        self.rules = self.RULES.with_options(tie_break=tie_break, seed=seed, eviction_key=eviction_key)
+
+    @property
+    def tie_break(self) -> str:
+        return self.rules.tie_break
+
+    @property
+    def seed(self) -> int:
+        return self.rules.seed
+
+    @property
+    def eviction_key(self) -> str:
+        return self.rules.eviction_key
 
     def options(self) -> dict[str, Any]:
-        return {"tie_break": self.tie_break, "seed": self.seed, "eviction_key": self.eviction_key}
+        return self.rules.options()
 
     def tie_ranks(self, n: int) -> list[int]:
         """One tie-break rank per request: its index, or a seeded random permutation."""
-        ranks = list(range(n))
-        if self.tie_break == "random":
-            random.Random(self.seed).shuffle(ranks)
-        return ranks
+        return R.tie_ranks(self.rules, n)
 
     # --- the three decisions -------------------------------------------------
     def initial_planned_length(self, request: Request | PublicRequest) -> int:
@@ -160,25 +163,28 @@ class Scheduler:
 
     def eviction_priority(self, job: Job) -> tuple[int, ...]:
         """Running jobs are evicted in ascending order of this key."""
-        key = job.planned_length if self.eviction_key == "bound" else job.progress
-        return (key, job.tie_rank)
+        assert job.start is not None
+        return R.eviction_key(self.rules, job.planned_length, job.progress, job.start, job.request.arrival,
+                              job.index, job.tie_rank)
 
     def admission_priority(self, job: Job) -> tuple[int, ...]:
         """Waiting jobs are offered for admission in ascending order of this key."""
-        return (job.planned_length, job.request.arrival, job.index)
+        return R.admission_key(self.rules, job.planned_length, job.request.arrival, job.index)
 
     def admission(self, running: Sequence[Job], t: int, capacity: int, need: int) -> PlanningCheck | MemoryCheck:
         """A fresh admission test for round t; its try_add(job) admits or refuses one candidate."""
+        if self.rules.admission == "memory":
+            return MemoryCheck(need, capacity)
         return PlanningCheck(running, t, capacity)
 
     # --- loop hooks: SPEC behaviour; override only for a different round -------
     def refine(self, planned_length: int, produced: int) -> int:
         """A running job that produced `produced` tokens without finishing has output >= produced + 1."""
-        return max(planned_length, produced + 1)
+        return R.refine(self.rules, planned_length, produced)
 
     def cap(self, planned_length: int, prompt: int, capacity: int) -> int:
         """No request can ever hold more than the capacity."""
-        return min(planned_length, capacity - prompt)
+        return R.cap(self.rules, planned_length, prompt, capacity)
 
     def select_evictions(self, running: Sequence[Job], t: int, need: int, capacity: int) -> list[Job]:
         """Step 3 of the round: which running jobs to evict, given next round's memory `need`.
@@ -194,75 +200,62 @@ class Scheduler:
 
     def choose_evictions(self, ordered: Sequence[Job], need: int, capacity: int) -> list[Job]:
         """Evict in the given order until next round's memory `need` fits the capacity."""
-        out: list[Job] = []
-        for job in ordered:
-            if need <= capacity:
-                break
-            out.append(job)
-            need -= job.request.prompt + job.progress + 1
-        return out
+        sizes = [job.request.prompt + job.progress + 1 for job in ordered]
+        return list(ordered[: R.evictions_needed(self.rules, sizes, need, capacity)])
 
 
-class HSF(Scheduler):
+class RuleScheduler(Scheduler):
+    """A built-in scheduler: every decision comes from its `Rules` record, and nothing else.
+
+    The fast engine runs exactly these (`amin.fast.supports`); `RuleScheduler(rules)` builds one from any
+    record, for example a proof's mutant with pinned tie ranks.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.name, cls.clairvoyant = cls.RULES.name, cls.RULES.clairvoyant
+        cls.admits_after_eviction = cls.RULES.admits_after_eviction
+
+    def __init__(self, rules: Rules | None = None, **options: Any) -> None:
+        self.rules = (self.RULES if rules is None else rules).with_options(**options)
+        self.name, self.clairvoyant = self.rules.name, self.rules.clairvoyant
+        self.admits_after_eviction = self.rules.admits_after_eviction
+
+    def initial_planned_length(self, request: Request | PublicRequest) -> int:
+        return R.initial_planned_length(self.rules, request)
+
+
+class HSF(RuleScheduler):
     """Hindsight shortest-first: MC-SF planning with the true output lengths (a clairvoyant benchmark)."""
 
-    name = "hsf"
-    clairvoyant = True
-
-    def initial_planned_length(self, request: Request | PublicRequest) -> int:
-        assert isinstance(request, Request)
-        return request.output
+    RULES = R.HSF
 
 
-class Amax(Scheduler):
+class Amax(RuleScheduler):
     """Plan with each request's predicted upper bound."""
 
-    name = "amax"
-
-    def initial_planned_length(self, request: Request | PublicRequest) -> int:
-        return request.upper
+    RULES = R.AMAX
 
 
-class Amin(Scheduler):
+class Amin(RuleScheduler):
     """Plan with the lower bound, raise it as tokens arrive, evict the least-progressed first."""
 
-    name = "amin"
-
-    def initial_planned_length(self, request: Request | PublicRequest) -> int:
-        return request.lower
+    RULES = R.AMIN
 
 
-class MCSF(Scheduler):
+class MCSF(RuleScheduler):
     """MC-SF with a point prediction: the request's `predicted` length, else its upper bound."""
 
-    name = "mcsf"
-
-    def initial_planned_length(self, request: Request | PublicRequest) -> int:
-        return request.predicted if request.predicted is not None else request.upper
+    RULES = R.MCSF
 
 
-class FCFS(Scheduler):
+class FCFS(RuleScheduler):
     """vLLM-like: arrival order, admit while next round fits, evict the most recently admitted first."""
 
-    name = "fcfs"
-    admits_after_eviction = False
-
-    def initial_planned_length(self, request: Request | PublicRequest) -> int:
-        return 1  # FCFS plans nothing; 1 is the trivially valid lower bound, refined like any other
-
-    def eviction_priority(self, job: Job) -> tuple[int, ...]:
-        assert job.start is not None
-        # Most recently admitted first; within one round, the last one admitted (largest (arrival, index)).
-        return (-job.start, -job.request.arrival, -job.index)
-
-    def admission_priority(self, job: Job) -> tuple[int, ...]:
-        return (job.request.arrival, job.index)
-
-    def admission(self, running: Sequence[Job], t: int, capacity: int, need: int) -> PlanningCheck | MemoryCheck:
-        return MemoryCheck(need, capacity)
+    RULES = R.FCFS
 
 
-SCHEDULERS: dict[str, type[Scheduler]] = {cls.name: cls for cls in (HSF, Amax, Amin, MCSF, FCFS)}
+SCHEDULERS: dict[str, type[RuleScheduler]] = {cls.name: cls for cls in (HSF, Amax, Amin, MCSF, FCFS)}
 
 
 def make_scheduler(scheduler: str | Scheduler | type[Scheduler], **options: Any) -> Scheduler:

@@ -2,8 +2,10 @@
 
     def test_my_policy(amin_check_scheduler):
         amin_check_scheduler(MyPolicy)          # raises AssertionError with the verdict table on failure
+        amin_check_scheduler("mypolicy:MyPolicy")   # the same, without importing the module into this process
 
-or, without the fixture, `from amin.testing import check_scheduler`.
+The policy runs in a process of its own, exactly as under `amin verify` (docs/verify.md); or, without the fixture,
+`from amin.testing import check_scheduler`.
 """
 
 from __future__ import annotations

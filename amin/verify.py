@@ -1,17 +1,18 @@
 """`amin verify`: run the battery that checks the built-in schedulers on any user policy.
 
 A policy is a subclass of `amin.Scheduler` (docs/verify.md describes the
-protocol). The battery checks, on random instances drawn by Hypothesis, each
-property that the built-in schedulers satisfy, shrinks every violation to a
-minimal instance, saves it as instance JSON, and measures the policy's latency
-ratios. Safety, progress and information failures make the verdict fail.
+protocol). It runs in a process of its own (`amin.isolation`) that never sees a
+true output length; the round loop, the checker and every verdict run here. The
+battery checks, on random instances drawn by Hypothesis, each property that the
+built-in schedulers satisfy, shrinks every violation to a minimal instance,
+saves it as instance JSON, and measures the policy's latency ratios. Safety,
+progress and information failures, including a policy that crashes, exits,
+hangs or answers nonsense, make the verdict fail.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import json
 import random
 import sys
@@ -21,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from .check import ScheduleError, check_result
-from .engine import NonTermination, RoundEvent, Simulation, round_budget
+from .engine import NonTermination, RoundEvent, Simulation
+from .isolation import Limits, PolicyFailure, PolicyLoadError, PolicyProcess, PolicyTarget, policy_target
 from .model import Instance, load_instance, save_instance
-from .schedulers import SCHEDULERS, Scheduler, make_scheduler
+from .results import Result
+from .schedulers import Scheduler
 
 # kind -> does a failure fail the verdict?
 KINDS = {"safety": True, "progress": True, "information": True, "performance": False}
@@ -99,7 +102,59 @@ class VerifyReport:
         return text
 
 
-# --- the checks, one instance at a time ------------------------------------------------
+# --- one run, judged here -----------------------------------------------------------------
+SAFETY, PROGRESS, INFORMATION = "memory-safety", "termination", "no-hidden-information"
+
+Policy = str | type[Scheduler] | PolicyTarget
+"""A policy to verify: `MODULE:CLASS`, `path/to/file.py:CLASS`, a built-in scheduler name, or the class itself."""
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """One run of the policy, judged in the verifier's process; `owner` is the property a failure belongs to."""
+
+    result: Result | None
+    violation: str | None = None
+    owner: str | None = None  # SAFETY (unsafe schedule, or the policy raised, exited, answered nonsense) | PROGRESS
+    tripped: bool = False  # not run: the policy already hung too often
+
+
+def _owner(failure: PolicyFailure) -> str:
+    return PROGRESS if failure.kind == "hung" else SAFETY
+
+
+def judge_run(proc: PolicyProcess, instance: Instance, observer: Callable[..., None] | None = None) -> RunOutcome:
+    """Run the policy once on the reference loop and check the schedule with the independent checker, here."""
+    try:
+        result = proc.run(instance, observer)
+    except PolicyFailure as e:
+        tripped = e.kind == "tripped"
+        return RunOutcome(None, str(e), None if tripped else _owner(e), tripped=tripped)
+    except NonTermination as e:
+        return RunOutcome(None, str(e), PROGRESS)
+    except Exception as e:  # noqa: BLE001 - whatever the decisions did to the loop is a verdict, not a traceback
+        first = str(e).splitlines()[0] if str(e) else ""
+        return RunOutcome(None, f"the round loop failed on the policy's decisions: {type(e).__name__}: {first}", SAFETY)
+    try:
+        check_result(instance, result)
+    except ScheduleError as e:
+        return RunOutcome(result, str(e), SAFETY)
+    return RunOutcome(result)
+
+
+def safety_violation(proc: PolicyProcess, instance: Instance) -> str | None:
+    """Memory within capacity at every time, every request served exactly once (checked independently), and the
+    policy answered every call without raising, exiting or returning an invalid decision."""
+    outcome = judge_run(proc, instance)
+    return outcome.violation if outcome.owner == SAFETY else None
+
+
+def progress_violation(proc: PolicyProcess, instance: Instance) -> str | None:
+    """Every request completes within round_budget(instance) rounds, and the policy answers within its time limits."""
+    outcome = judge_run(proc, instance)
+    return outcome.violation if outcome.owner == PROGRESS else None
+
+
 class _Trace:
     """Records every round's event and per-request planned lengths, for the information check."""
 
@@ -110,52 +165,20 @@ class _Trace:
         self.rounds.append((event, tuple(j.planned_length for j in sim.jobs)))
 
 
-def run_policy(policy: type[Scheduler], instance: Instance, observer: Callable[..., None] | None = None):
-    """Simulate one fresh policy object on the reference engine, with the stated termination bound."""
-    sched = make_scheduler(policy, tie_break="index")
-    return Simulation(instance, sched, max_rounds=round_budget(instance)).run(observer)
+def _lengthened(instance: Instance, index: int, extra: int) -> Instance:
+    return instance.replace_requests(
+        replace(r, output=r.output + extra) if k == index else r for k, r in enumerate(instance.requests)
+    )
 
 
-def safety_violation(policy: type[Scheduler], instance: Instance) -> str | None:
-    """Memory within capacity at every time, every request served exactly once (checked independently)."""
-    try:
-        result = run_policy(policy, instance)
-    except NonTermination:
-        return None  # reported by the progress property
-    except Exception as e:  # a crashing policy is unsafe to deploy: report it, do not hide it
-        return f"the policy raised {type(e).__name__}: {e}"
-    try:
-        check_result(instance, result)
-    except ScheduleError as e:
-        return str(e)
-    return None
-
-
-def progress_violation(policy: type[Scheduler], instance: Instance) -> str | None:
-    """Every request completes within round_budget(instance) rounds (no livelock, no starvation)."""
-    try:
-        run_policy(policy, instance)
-    except NonTermination as e:
-        return str(e)
-    except Exception:
-        return None  # reported by the safety property
-    return None
-
-
-def information_violation(policy: type[Scheduler], instance: Instance, index: int, extra: int) -> str | None:
-    """Non-anticipation: lengthening request `index`'s true output by `extra` tokens must not change any
-    decision before the round in which the original run completes it (until then both runs observe the same)."""
-    a, b = _Trace(), _Trace()
-    try:
-        ra = run_policy(policy, instance, a)
-        longer = instance.replace_requests(
-            replace(r, output=r.output + extra) if k == index else r for k, r in enumerate(instance.requests)
-        )
-        run_policy(policy, longer, b)
-    except Exception:
-        return None  # crashes and livelocks are reported by the other properties
-    horizon = ra.records[index].completion
-    for (ea, la), (eb, lb) in zip(a.rounds, b.rounds, strict=False):  # the runs part after `horizon`
+def _anticipation(
+    instance: Instance, index: int, extra: int, runs: tuple[tuple[RunOutcome, _Trace], tuple[RunOutcome, _Trace]]
+) -> str | None:
+    (a, ta), (b, tb) = runs
+    if a.result is None or a.violation or b.violation:
+        return None  # crashes, unsafe runs and livelocks are reported by the other properties
+    horizon = a.result.records[index].completion
+    for (ea, la), (eb, lb) in zip(ta.rounds, tb.rounds, strict=False):  # the runs part after `horizon`
         if ea.t >= horizon:
             break
         if ea != eb or la != lb:
@@ -165,6 +188,18 @@ def information_violation(policy: type[Scheduler], instance: Instance, index: in
                 f"which no online scheduler can know before round {horizon}"
             )
     return None
+
+
+def _traced(proc: PolicyProcess, instance: Instance) -> tuple[RunOutcome, _Trace]:
+    trace = _Trace()
+    return judge_run(proc, instance, trace), trace
+
+
+def information_violation(proc: PolicyProcess, instance: Instance, index: int, extra: int) -> str | None:
+    """Non-anticipation: lengthening request `index`'s true output by `extra` tokens must not change any
+    decision before the round in which the original run completes it (until then both runs observe the same)."""
+    runs = (_traced(proc, instance), _traced(proc, _lengthened(instance, index, extra)))
+    return _anticipation(instance, index, extra, runs)
 
 
 # --- Hypothesis-driven search for minimal violations -----------------------------------
@@ -212,30 +247,89 @@ def _save(out: Path | None, policy_name: str, prop: str, instance: Instance, mes
     return str(path)
 
 
-def _policy_name(policy: type[Scheduler]) -> str:
-    return getattr(policy, "name", None) if policy in SCHEDULERS.values() else policy.__name__  # type: ignore[return-value]
+class _Tripped(Exception):
+    """The policy hung too often: stop running it (each hang costs a whole time limit)."""
 
 
-def verify(
-    policy: type[Scheduler],
-    *,
-    examples: int = 200,
-    seed: int = 0,
-    out: str | Path | None = None,
-    ratios: bool = True,
-    search: bool = True,
-    progress: Callable[[str], None] | None = None,
-) -> VerifyReport:
-    """Run the whole battery on `policy` (a Scheduler subclass). Deterministic for a given seed."""
-    check_policy_class(policy)
-    from hypothesis import strategies as st
+@dataclass(frozen=True)
+class _Incident:
+    """A failed run met anywhere in the battery, kept until the property that owns it reports it."""
 
-    name = _policy_name(policy)
-    out_dir = Path(out) if out is not None else None
-    say = progress or (lambda _msg: None)
-    verdicts: list[PropertyVerdict] = []
+    instance: Instance
+    message: str
+    step: str
+
+
+def _size(instance: Instance) -> tuple[int, int, int]:
+    return len(instance.requests), instance.capacity, sum(r.output for r in instance.requests)
+
+
+class _LastDrawn:
+    """Passes instances through from a strategy, remembering the last one (the one under evaluation)."""
+
+    def __init__(self) -> None:
+        self.last: Instance | None = None
+        self.count = 0
+
+    def __call__(self, instance: Instance) -> Instance:
+        self.last, self.count = instance, self.count + 1
+        return instance
+
+
+class _Battery:
+    """The battery for one policy process: every run is judged here, and every failure met, in any step, is kept
+    so that the property it belongs to fails with a replayable counterexample."""
+
+    def __init__(
+        self, proc: PolicyProcess, name: str, out: Path | None, examples: int, seed: int, say: Callable[[str], None]
+    ) -> None:
+        self.proc, self.name, self.out, self.examples, self.seed, self.say = proc, name, out, examples, seed, say
+        self.cache: dict[Instance, RunOutcome] = {}  # Hypothesis re-evaluates examples while it shrinks
+        self.incidents: dict[str, _Incident] = {}
+
+    def note(self, owner: str, instance: Instance, message: str, step: str) -> None:
+        known = self.incidents.get(owner)
+        if known is None or _size(instance) < _size(known.instance):
+            self.incidents[owner] = _Incident(instance, message, step)
+
+    def judge(self, instance: Instance, step: str) -> RunOutcome:
+        outcome = self.cache.get(instance)
+        if outcome is None:
+            outcome = judge_run(self.proc, instance)
+            if outcome.tripped:
+                raise _Tripped(outcome.violation)
+            if len(self.cache) < 50_000:
+                self.cache[instance] = outcome
+        if outcome.owner is not None and outcome.violation is not None:
+            self.note(outcome.owner, instance, outcome.violation, step)
+        return outcome
+
+    def traced(self, instance: Instance, step: str) -> tuple[RunOutcome, _Trace] | None:
+        """A run with its round-by-round trace; None when the instance is already known to fail (no trace needed)."""
+        known = self.cache.get(instance)
+        if known is not None and known.violation is not None:
+            return None
+        outcome, trace = _traced(self.proc, instance)
+        if outcome.tripped:
+            raise _Tripped(outcome.violation)
+        if len(self.cache) < 50_000:
+            self.cache[instance] = outcome
+        if outcome.owner is not None and outcome.violation is not None:
+            self.note(outcome.owner, instance, outcome.violation, step)
+            return None
+        return outcome, trace
+
+    def from_incident(self, prop: str, kind: str, examples: int) -> PropertyVerdict | None:
+        """A failing verdict for `prop` from a failure met elsewhere in the battery, if any."""
+        inc = self.incidents.get(prop)
+        if inc is None:
+            return None
+        detail = inc.message if inc.step == prop else f"{inc.message} (found by {inc.step})"
+        path = _save(self.out, self.name, prop, inc.instance, inc.message, found_by=inc.step)
+        return PropertyVerdict(prop, kind, False, examples, detail, path)
 
     def checked(
+        self,
         prop: str,
         kind: str,
         strategy: Any,
@@ -245,206 +339,316 @@ def verify(
         saved: Callable[[Any], tuple[Instance, dict[str, Any]]] = lambda x: (x, {}),
     ) -> PropertyVerdict:
         """One pass/fail property: search for a minimal violation, and save it as instance JSON if found."""
-        say(prop)
-        hit = find_minimal(strategy, violation, examples, seed + offset)
-        if hit is None:
-            return PropertyVerdict(prop, kind, True, examples, ok)
-        inst, extra = saved(hit[0])
-        return PropertyVerdict(prop, kind, False, examples, hit[1], _save(out_dir, name, prop, inst, hit[1], **extra))
-
-    verdicts.append(
-        checked(
-            "memory-safety",
-            "safety",
-            _instances(),
-            lambda i: safety_violation(policy, i),
-            0,
-            "memory <= capacity at all times; each request served once",
-        )
-    )
-    verdicts.append(
-        checked(
-            "termination",
-            "progress",
-            _instances(),
-            lambda i: progress_violation(policy, i),
-            1,
-            "all complete within round_budget(instance)",
-        )
-    )
-    if getattr(policy, "clairvoyant", False):
-        verdicts.append(
-            PropertyVerdict(
-                "no-hidden-information", "information", None, 0, "declared clairvoyant: may read true outputs"
-            )
-        )
-    else:
-
-        @st.composite
-        def pairs(draw: Any) -> tuple[Instance, int, int]:
-            inst = draw(_instances())
-            room = [k for k, r in enumerate(inst.requests) if r.prompt + r.output < inst.capacity]
-            if not room:  # nothing can be lengthened: widen the capacity by one token
-                inst = Instance(inst.capacity + 1, inst.requests)
-                room = list(range(len(inst.requests)))
-            k = draw(st.sampled_from(room))
-            r = inst.requests[k]
-            return inst, k, draw(st.integers(1, inst.capacity - r.prompt - r.output))
-
-        verdicts.append(
-            checked(
-                "no-hidden-information",
-                "information",
-                pairs(),
-                lambda p: information_violation(policy, *p),
-                2,
-                "no decision depends on an unrevealed output",
-                saved=lambda p: (p[0], {"request": p[1], "extra_tokens": p[2]}),
-            )
-        )
-
-    if ratios:
-        say("ratio to OPT on small instances")
-        verdicts.append(_ratio_to_opt(policy, examples=min(examples, 40), seed=seed))
-        say("ratio to H-SF on a real-trace sample")
-        verdicts.append(_ratio_to_hsf_real(policy, seed=seed))
-    if search:
-        say("adversarial search for the worst ratio")
-        verdicts.append(_worst_ratio(policy, examples=examples, seed=seed, out=out_dir, name=name))
-    return VerifyReport(name, examples, seed, tuple(verdicts))
-
-
-def _ratio_to_opt(policy: type[Scheduler], *, examples: int, seed: int) -> PropertyVerdict:
-    from .search.ratio import optimum
-
-    rng = random.Random(seed)
-    worst, total, n = 1.0, 0.0, 0
-    for _ in range(examples):
-        cap = rng.randint(4, 12)
-        reqs = []
-        for _ in range(rng.randint(2, 5)):
-            s = rng.randint(0, cap // 3)
-            o = rng.randint(1, min(6, cap - s))
-            lo = max(1, o - rng.randint(0, o))
-            reqs.append(
-                {"prompt": s, "output": o, "lower": lo, "upper": o + rng.randint(0, 4), "arrival": rng.randint(0, 3)}
-            )
-        inst = load_instance({"capacity": cap, "requests": reqs})
+        self.say(prop)
         try:
-            result = run_policy(policy, inst)
-        except Exception:
-            continue
-        ref = optimum(inst, exact_only=True)
-        ratio = result.total_latency / ref.total_latency
-        worst, total, n = max(worst, ratio), total + ratio, n + 1
-    if n == 0:
-        return PropertyVerdict("ratio-to-opt", "performance", None, 0, "no instance could be evaluated")
-    return PropertyVerdict(
-        "ratio-to-opt",
-        "performance",
-        None,
-        n,
-        f"mean {total / n:.3f}, worst {worst:.3f} over {n} tiny instances (exact OPT)",
-        value=worst,
-    )
+            hit = find_minimal(strategy, violation, self.examples, self.seed + offset)
+        except _Tripped as e:
+            return self.from_incident(prop, kind, self.examples) or PropertyVerdict(
+                prop, kind, None, self.examples, f"not checked: {e}"
+            )
+        if hit is None:
+            return PropertyVerdict(prop, kind, True, self.examples, ok)
+        inst, extra = saved(hit[0])
+        path = _save(self.out, self.name, prop, inst, hit[1], **extra)
+        return PropertyVerdict(prop, kind, False, self.examples, hit[1], path)
 
+    def owned(self, prop: str) -> Callable[[Instance], str | None]:
+        def violation(instance: Instance) -> str | None:
+            outcome = self.judge(instance, prop)
+            return outcome.violation if outcome.owner == prop else None
 
-def _ratio_to_hsf_real(policy: type[Scheduler], *, seed: int, n: int = 300, capacity: int = 16492) -> PropertyVerdict:
-    from .engine import simulate
-    from .predictors import relative
-    from .traces import load_trace
+        return violation
 
-    inst, _ = load_trace("azure-conv").sample(n, seed).to_instance(capacity, relative(0.5))
-    try:
-        result = run_policy(policy, inst)
-    except Exception as e:
+    def information(self, pair: tuple[Instance, int, int]) -> str | None:
+        inst, index, extra = pair
+        # A run that fails is reported by the property that owns the failure; it says nothing about anticipation.
+        original = self.traced(inst, INFORMATION)
+        longer = original and self.traced(_lengthened(inst, index, extra), INFORMATION)
+        return _anticipation(inst, index, extra, (original, longer)) if original and longer else None
+
+    def run(self, *, ratios: bool, search: bool) -> tuple[PropertyVerdict, ...]:
+        from hypothesis import strategies as st
+
+        verdicts = [
+            self.checked(
+                SAFETY,
+                "safety",
+                _instances(),
+                self.owned(SAFETY),
+                0,
+                "memory <= capacity at all times; each request served once",
+            ),
+            # The instances of memory-safety (same seed): every run is judged for both, so these come from the cache.
+            self.checked(
+                PROGRESS,
+                "progress",
+                _instances(),
+                self.owned(PROGRESS),
+                0,
+                "all complete within round_budget(instance)",
+            ),
+        ]
+        if self.proc.info.get("clairvoyant"):
+            verdicts.append(
+                PropertyVerdict(INFORMATION, "information", None, 0, "declared clairvoyant: may read true outputs")
+            )
+        else:
+
+            @st.composite
+            def pairs(draw: Any) -> tuple[Instance, int, int]:
+                inst = draw(_instances())
+                room = [k for k, r in enumerate(inst.requests) if r.prompt + r.output < inst.capacity]
+                if not room:  # nothing can be lengthened: widen the capacity by one token
+                    inst = Instance(inst.capacity + 1, inst.requests)
+                    room = list(range(len(inst.requests)))
+                k = draw(st.sampled_from(room))
+                r = inst.requests[k]
+                return inst, k, draw(st.integers(1, inst.capacity - r.prompt - r.output))
+
+            verdicts.append(
+                self.checked(
+                    INFORMATION,
+                    "information",
+                    pairs(),
+                    self.information,
+                    2,
+                    "no decision depends on an unrevealed output",
+                    saved=lambda p: (p[0], {"request": p[1], "extra_tokens": p[2]}),
+                )
+            )
+        if ratios:
+            self.say("ratio to OPT on small instances")
+            verdicts.append(self.ratio_to_opt(min(self.examples, 40)))
+            self.say("ratio to H-SF on a real-trace sample")
+            verdicts.append(self.ratio_to_hsf_real())
+        if search:
+            self.say("adversarial search for the worst ratio")
+            verdicts.append(self.worst_ratio())
+        # A failure met in another step (a crash in the ratio runs, a hang in the search, ...) fails its owner.
+        for k, v in enumerate(verdicts):
+            if v.name in (SAFETY, PROGRESS) and v.passed is not False:
+                verdicts[k] = self.from_incident(v.name, v.kind, v.examples) or v
+        return tuple(verdicts)
+
+    @staticmethod
+    def _failures(owners: list[str]) -> str:
+        if not owners:
+            return ""
+        return f"; skipped {len(owners)} on which the policy failed (see {', '.join(sorted(set(owners)))})"
+
+    def ratio_to_opt(self, examples: int) -> PropertyVerdict:
+        from .search.ratio import optimum
+
+        rng = random.Random(self.seed)
+        worst, total, n = 1.0, 0.0, 0
+        failed: list[str] = []
+        stopped = ""
+        for _ in range(examples):
+            cap = rng.randint(4, 12)
+            reqs = []
+            for _ in range(rng.randint(2, 5)):
+                s = rng.randint(0, cap // 3)
+                o = rng.randint(1, min(6, cap - s))
+                lo = max(1, o - rng.randint(0, o))
+                reqs.append(
+                    {
+                        "prompt": s,
+                        "output": o,
+                        "lower": lo,
+                        "upper": o + rng.randint(0, 4),
+                        "arrival": rng.randint(0, 3),
+                    }
+                )
+            inst = load_instance({"capacity": cap, "requests": reqs})
+            try:
+                outcome = self.judge(inst, "ratio-to-opt")
+            except _Tripped as e:
+                stopped = f"; stopped: {e}"
+                break
+            if outcome.result is None or outcome.violation:
+                failed.append(outcome.owner or SAFETY)
+                continue
+            ratio = outcome.result.total_latency / optimum(inst, exact_only=True).total_latency
+            worst, total, n = max(worst, ratio), total + ratio, n + 1
+        if n == 0:
+            return PropertyVerdict(
+                "ratio-to-opt",
+                "performance",
+                None,
+                0,
+                "no instance could be evaluated" + self._failures(failed) + stopped,
+            )
         return PropertyVerdict(
-            "ratio-to-hsf-real", "performance", None, 1, f"the policy failed on the trace sample: {type(e).__name__}"
+            "ratio-to-opt",
+            "performance",
+            None,
+            n,
+            f"mean {total / n:.3f}, worst {worst:.3f} over {n} tiny instances (exact OPT)"
+            + self._failures(failed)
+            + stopped,
+            value=worst,
         )
-    hsf = simulate(inst, "hsf")
-    amin_ = simulate(inst, "amin")
-    r = result.total_latency / hsf.total_latency
-    return PropertyVerdict(
-        "ratio-to-hsf-real",
-        "performance",
-        None,
-        1,
-        f"{r:.3f} on {len(inst.requests)} Azure conversation requests, capacity {capacity}, relative(0.5) "
-        f"(amin: {amin_.total_latency / hsf.total_latency:.3f})",
-        value=r,
-    )
+
+    def ratio_to_hsf_real(self, n: int = 300, capacity: int = 16492) -> PropertyVerdict:
+        from .engine import simulate
+        from .predictors import relative
+        from .traces import load_trace
+
+        inst, _ = load_trace("azure-conv").sample(n, self.seed).to_instance(capacity, relative(0.5))
+        step = "ratio-to-hsf-real"
+        try:
+            outcome = self.judge(inst, step)
+        except _Tripped as e:
+            return PropertyVerdict(step, "performance", None, 0, f"not measured: {e}")
+        if outcome.result is None or outcome.violation:
+            return PropertyVerdict(
+                step,
+                "performance",
+                None,
+                1,
+                f"not measured: the policy failed on the trace sample (see {outcome.owner}): {outcome.violation}",
+            )
+        hsf = simulate(inst, "hsf")
+        amin_ = simulate(inst, "amin")
+        r = outcome.result.total_latency / hsf.total_latency
+        return PropertyVerdict(
+            step,
+            "performance",
+            None,
+            1,
+            f"{r:.3f} on {len(inst.requests)} Azure conversation requests, capacity {capacity}, relative(0.5) "
+            f"(amin: {amin_.total_latency / hsf.total_latency:.3f})",
+            value=r,
+        )
+
+    def worst_ratio(self) -> PropertyVerdict:
+        from .search.strategies import family_strategy
+        from .search.targeted import search
+
+        step = "worst-ratio-search"
+        drawn = _LastDrawn()
+
+        def failed(failure: PolicyFailure) -> None:
+            # The search drives the policy through amin.search; keep what it meets, with the instance it was on.
+            if drawn.last is not None:
+                outcome = RunOutcome(None, str(failure), _owner(failure))
+                self.cache.setdefault(drawn.last, outcome)
+                self.note(_owner(failure), drawn.last, str(failure), step)
+
+        self.proc.on_failure = failed
+        try:
+            outcome = search(
+                self.proc.scheduler_class(),  # type: ignore[arg-type]
+                "hsf",
+                family="common",
+                examples=self.examples,
+                seed=self.seed,
+                strategy=family_strategy("common").map(drawn),
+            )
+        except Exception:  # noqa: BLE001 - a failing policy stops the search; it is judged below, not re-raised
+            return self._search_stopped(step, drawn)
+        finally:
+            self.proc.on_failure = None
+        if outcome.best is None or outcome.instance is None:
+            return PropertyVerdict(step, "performance", None, outcome.examples, "no instance evaluated")
+        path = _save(
+            self.out,
+            self.name,
+            "worst-ratio",
+            outcome.instance,
+            f"ratio {outcome.value:.4f} to H-SF",
+            ratio=outcome.value,
+        )
+        return PropertyVerdict(
+            step,
+            "performance",
+            None,
+            outcome.examples,
+            f"worst ratio to H-SF found: {outcome.value:.3f} "
+            f"({len(outcome.instance.requests)} requests, family common)",
+            path,
+            outcome.value,
+        )
+
+    def _search_stopped(self, step: str, drawn: _LastDrawn) -> PropertyVerdict:
+        if drawn.last is None:
+            return PropertyVerdict(step, "performance", None, 0, "stopped before any instance was evaluated")
+        try:
+            judged = self.judge(drawn.last, step)
+        except _Tripped as e:
+            return PropertyVerdict(step, "performance", None, drawn.count, f"stopped: {e}")
+        if judged.owner is None:  # the last instance passes on its own: say so rather than guess
+            return PropertyVerdict(step, "performance", None, drawn.count, "stopped: the search itself failed")
+        return PropertyVerdict(
+            step,
+            "performance",
+            None,
+            drawn.count,
+            f"stopped: the policy failed on a {len(drawn.last.requests)}-request instance (see {judged.owner})",
+        )
 
 
-def _worst_ratio(policy: type[Scheduler], *, examples: int, seed: int, out: Path | None, name: str) -> PropertyVerdict:
-    from .search.targeted import search
+def verify(
+    policy: Policy,
+    *,
+    examples: int = 200,
+    seed: int = 0,
+    out: str | Path | None = None,
+    ratios: bool = True,
+    search: bool = True,
+    progress: Callable[[str], None] | None = None,
+    limits: Limits | None = None,
+) -> VerifyReport:
+    """Run the whole battery on `policy`, in a process of its own. Deterministic for a given seed and policy.
 
-    outcome = search(policy, "hsf", family="common", examples=examples, seed=seed)  # type: ignore[arg-type]
-    if outcome.best is None or outcome.instance is None:
-        return PropertyVerdict("worst-ratio-search", "performance", None, outcome.examples, "no instance evaluated")
-    path = _save(out, name, "worst-ratio", outcome.instance, f"ratio {outcome.value:.4f} to H-SF", ratio=outcome.value)
-    return PropertyVerdict(
-        "worst-ratio-search",
-        "performance",
-        None,
-        outcome.examples,
-        f"worst ratio to H-SF found: {outcome.value:.3f} ({len(outcome.instance.requests)} requests, family common)",
-        path,
-        outcome.value,
-    )
+    Raises PolicyLoadError (a ValueError, one line) when the policy's module or class cannot be loaded.
+    """
+    target = policy_target(policy)
+    with PolicyProcess(target, limits) as proc:
+        battery = _Battery(
+            proc, target.name, Path(out) if out is not None else None, examples, seed, progress or (lambda _msg: None)
+        )
+        verdicts = battery.run(ratios=ratios, search=search)
+    return VerifyReport(target.name, examples, seed, verdicts)
 
 
 # --- replay and policy loading ------------------------------------------------------
-def replay(policy: type[Scheduler], path: str | Path) -> str | None:
+def replay(policy: Policy | PolicyProcess, path: str | Path, limits: Limits | None = None) -> str | None:
     """Re-run a saved counterexample: the violation message it still produces, or None if it no longer fails."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ValueError(f"cannot read {path}: {e.strerror or e}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: not a counterexample file (instance JSON): {e}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a counterexample file (instance JSON)")
     inst = load_instance(data)
-    prop = data.get("property", "memory-safety")
-    if prop == "memory-safety":
-        return safety_violation(policy, inst)
-    if prop == "termination":
-        return progress_violation(policy, inst)
-    if prop == "no-hidden-information":
-        return information_violation(policy, inst, int(data["request"]), int(data["extra_tokens"]))
-    raise ValueError(f"{path}: property {prop!r} cannot be replayed (it is a measurement, not a violation)")
+    prop = data.get("property", SAFETY)
+    if prop not in (SAFETY, PROGRESS, INFORMATION):
+        raise ValueError(f"{path}: property {prop!r} cannot be replayed (it is a measurement, not a violation)")
+    index: Any = data.get("request")
+    extra: Any = data.get("extra_tokens")
+    if prop == INFORMATION and not (
+        type(index) is int and type(extra) is int and 0 <= index < len(inst.requests) and extra >= 1
+    ):
+        raise ValueError(f"{path}: a {INFORMATION} counterexample needs a request index and extra_tokens >= 1")
+    if not isinstance(policy, PolicyProcess):
+        with PolicyProcess(policy_target(policy), limits) as proc:
+            return replay(proc, path)
+    if prop == INFORMATION:
+        return information_violation(policy, inst, index, extra)
+    outcome = judge_run(policy, inst)
+    return outcome.violation if outcome.owner == prop else None
 
 
-def check_policy_class(policy: Any) -> None:
-    if not (isinstance(policy, type) and issubclass(policy, Scheduler)):
-        raise ValueError(f"{policy!r} is not a subclass of amin.Scheduler")
-    try:
-        make_scheduler(policy, tie_break="index", seed=0, eviction_key="bound")
-    except TypeError as e:
-        raise ValueError(
-            f"{policy.__name__} cannot be built with the standard options (tie_break=, seed=, eviction_key=): {e}"
-        ) from None
-
-
-def load_policy(target: str) -> type[Scheduler]:
-    """`MODULE:CLASS` or `path/to/file.py:CLASS`; a built-in scheduler name is accepted too."""
-    if target in SCHEDULERS:
-        return SCHEDULERS[target]
-    if ":" not in target:
-        raise ValueError(f"expected MODULE:CLASS (or a built-in scheduler name), got {target!r}")
-    module_name, _, cls_name = target.rpartition(":")
-    try:
-        if module_name.endswith(".py") or "/" in module_name:
-            path = Path(module_name)
-            if not path.is_file():
-                raise ValueError(f"cannot read {path}: no such file")
-            spec = importlib.util.spec_from_file_location(path.stem, path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[path.stem] = module
-            spec.loader.exec_module(module)
-        else:
-            module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise ValueError(f"cannot import {module_name}: {e}") from None
-    policy = getattr(module, cls_name, None)
-    if policy is None:
-        raise ValueError(f"{module_name} has no attribute {cls_name!r}")
-    check_policy_class(policy)
-    return policy
+def load_policy(target: Policy, limits: Limits | None = None) -> PolicyTarget:
+    """Check that a policy loads in a process of its own (`MODULE:CLASS`, `path/to/file.py:CLASS`, a built-in
+    name, or a class) and return where it lives; raise PolicyLoadError with one line if it does not."""
+    resolved = policy_target(target)
+    with PolicyProcess(resolved, limits):
+        pass
+    return resolved
 
 
 # --- command line ------------------------------------------------------------------
@@ -453,7 +657,8 @@ def add_verify(sub: argparse._SubParsersAction) -> None:
         "verify",
         help="run the verification battery on your own scheduler",
         description="Run the battery (memory safety, termination, no hidden information, ratios, adversarial search) "
-        "on a user policy given as MODULE:CLASS or path/to/file.py:CLASS (a subclass of amin.Scheduler).",
+        "on a user policy given as MODULE:CLASS or path/to/file.py:CLASS (a subclass of amin.Scheduler). The policy "
+        "runs in a separate process that never sees a true output length.",
     )
     p.add_argument("policy", help="MODULE:CLASS, path/to/file.py:CLASS, or a built-in scheduler name")
     p.add_argument("--examples", type=int, default=200, help="examples per property (default: 200)")
@@ -462,6 +667,21 @@ def add_verify(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-ratios", action="store_true", help="skip the ratio measurements (OPT and real trace)")
     p.add_argument("--no-search", action="store_true", help="skip the adversarial search")
     p.add_argument("--replay", metavar="FILE", help="re-run one saved counterexample instead of the battery")
+    defaults = Limits()
+    p.add_argument(
+        "--call-timeout",
+        type=float,
+        default=defaults.call_seconds,
+        metavar="S",
+        help=f"seconds the policy may take to answer one call (default: {defaults.call_seconds:g})",
+    )
+    p.add_argument(
+        "--run-timeout",
+        type=float,
+        default=defaults.run_seconds,
+        metavar="S",
+        help=f"seconds one run may take, and importing the policy (default: {defaults.run_seconds:g})",
+    )
     p.add_argument("--json", action="store_true", help="print the verdicts as JSON")
     p.set_defaults(func=run_verify)
 
@@ -471,22 +691,24 @@ def run_verify(args: argparse.Namespace) -> int:
 
     if args.examples < 1:
         raise ValueError(f"--examples must be >= 1, got {args.examples}")
-    policy = load_policy(args.policy)
+    limits = Limits(call_seconds=args.call_timeout, run_seconds=args.run_timeout, import_seconds=args.run_timeout)
+    target = policy_target(args.policy)
     if args.replay:
-        message = replay(policy, args.replay)
+        message = replay(target, args.replay, limits)
         if args.json:
             print_json({"file": args.replay, "reproduces": message is not None, "violation": message})
         else:
             print(f"{args.replay}: " + (f"reproduces: {message}" if message else "no longer fails"))
         return 1 if message else 0
     report = verify(
-        policy,
+        target,
         examples=args.examples,
         seed=args.seed,
         out=args.out,
         ratios=not args.no_ratios,
         search=not args.no_search,
         progress=None if args.json else lambda m: print(f"... {m}", file=sys.stderr, flush=True),
+        limits=limits,
     )
     if args.json:
         print_json(report.to_dict())
@@ -498,20 +720,35 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def check_scheduler(
-    policy: type[Scheduler],
+    policy: Policy,
     *,
     examples: int = 100,
     seed: int = 0,
     out: str | Path | None = None,
     ratios: bool = False,
     search: bool = False,
+    limits: Limits | None = None,
 ) -> VerifyReport:
     """Run the battery and raise AssertionError (with the verdict table) if a safety, progress or
     information property fails. For a user's own test suite; `amin.testing` exposes it as a pytest fixture."""
-    report = verify(policy, examples=examples, seed=seed, out=out, ratios=ratios, search=search)
+    report = verify(policy, examples=examples, seed=seed, out=out, ratios=ratios, search=search, limits=limits)
     if report.failed:
         raise AssertionError(f"amin verify {report.policy} failed:\n{report.table()}")
     return report
 
 
-__all__ = ["PropertyVerdict", "VerifyReport", "check_scheduler", "load_policy", "replay", "verify"]
+__all__ = [
+    "Limits",
+    "PolicyLoadError",
+    "PropertyVerdict",
+    "RunOutcome",
+    "VerifyReport",
+    "check_scheduler",
+    "information_violation",
+    "judge_run",
+    "load_policy",
+    "progress_violation",
+    "replay",
+    "safety_violation",
+    "verify",
+]

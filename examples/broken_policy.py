@@ -8,6 +8,9 @@
 
     amin verify examples/broken_policy.py:EagerAdmission
     amin verify examples/broken_policy.py:StrictReserve
+
+Each ends in a FAIL verdict (exit status 1) with a minimal counterexample saved
+under ./amin-verify/, which `amin verify ... --replay FILE` reproduces.
 """
 
 from __future__ import annotations

@@ -15,22 +15,24 @@ from typing import Any
 
 import z3
 
+from amin.horizon import horizon
+
 from .encoding import Box, Semantics, format_trace, make_solver, model_instance, model_trace, symbolic_instance, unroll
 from .mutants import MUTANTS, engine_scheduler
 from .replay import engine_trace, first_violation
 
 
 def complete_horizon(box: Box) -> int:
-    """Rounds after which every instance of the box has finished when nothing is ever evicted: A + n*O, plus one round
-    for the last completion to register (SPEC: completion at round c is seen at the start of round c)."""
-    return box.arrival + box.requests * box.output + 1
+    """Rounds after which every instance of the box has finished when nothing is ever evicted: the C16 formula
+    with R = 0, plus one round for the last completion to register (completion at c is seen in round c)."""
+    return horizon(box.arrival, box.requests * box.output, 0, 0) + 1
 
 
 def termination_horizon(box: Box) -> int:
-    """The C16 bound over a box (docs/proofs.md): A + sum o + W * R + 1, with R <= n (O - 1) raises (each eviction round
-    needs one) and W <= min(M - 1, (n - 1)(O - 1)) tokens lost per eviction round."""
+    """The C16 bound over a box (docs/proofs.md): the formula of `amin.horizon` at the box's worst case, with
+    R <= n (O - 1) raises and W <= min(M - 1, (n - 1)(O - 1)) tokens lost per eviction round, plus one."""
     n, out, cap = box.requests, box.output, box.capacity
-    return box.arrival + n * out + n * (out - 1) * min(cap - 1, (n - 1) * (out - 1)) + 1
+    return horizon(box.arrival, n * out, min(cap - 1, (n - 1) * (out - 1)), n * (out - 1)) + 1
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ def violation_terms(un: Any, kinds: Sequence[str]) -> Any:
 def check(spec: ProofSpec, mutant: str | None = None, seed: int = 0) -> dict[str, Any]:
     """Run one proof (or one mutant of it) in this process; returns a JSON-ready result."""
     t0 = time.perf_counter()
-    sem = Semantics(spec.scheduler, tie_break=spec.tie_break)
+    sem = Semantics.of(spec.scheduler, tie_break=spec.tie_break)
     if mutant is not None:
         sem = MUTANTS[mutant].semantics(sem)
     inst = symbolic_instance(spec.box.requests, sem, spec.box)

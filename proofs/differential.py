@@ -66,7 +66,7 @@ def compare(
         except Exception:  # a mutant may not terminate: compare a fixed window instead
             horizon = 3 * sum(r.output for r in instance.requests) + max(r.arrival for r in instance.requests) + 2
         sched = engine_scheduler(scheduler, mutant, ranks)
-    sem = Semantics(scheduler)
+    sem = Semantics.of(scheduler)
     if mutant is not None:
         sem = MUTANTS[mutant].semantics(sem)
     inst = fixed_instance(instance, sem, ranks)

@@ -15,40 +15,37 @@ from typing import Any
 import z3
 
 from amin.model import Instance, Request
+from amin.rules import BUILT_IN, Rules
 
-SCHEDULERS = ("hsf", "amax", "amin", "fcfs")
-REFINES = ("spec", "none", "overshoot", "forget")
-EVICTIONS = ("spec", "one_short")
-ADMISSIONS = ("spec", "memory")
+SCHEDULERS = ("hsf", "amax", "amin", "fcfs")  # mcsf plans with point predictions, which the encoding does not model
 
 
 @dataclass(frozen=True)
 class Semantics:
-    """Which scheduler the encoding follows, and which (mutant) rule replaces each engine hook.
+    """The rules the encoding follows: a scheduler's `amin.rules.Rules` record (the same record the engines read,
+    mutants included), and whether eviction ties take every permutation (`symbolic_ties`) or the record's own."""
 
-    `refine`: "spec" max(L, g+1); "none" L; "overshoot" max(L, g+2); "forget" g+1.
-    `cap`: apply L <= M - s. `eviction`: "spec" evict until need <= M; "one_short" stop
-    one request earlier. `admission`: "spec" (MC-SF plan check, or FCFS's memory check
-    for fcfs) or "memory" (admit while next round's memory fits: ignores growth).
-    `tie_break`: "index" (request index) or "any" (a symbolic permutation: covers every seed).
-    """
-
-    scheduler: str
-    refine: str = "spec"
-    cap: bool = True
-    eviction: str = "spec"
-    admission: str = "spec"
-    tie_break: str = "index"
+    rules: Rules
+    symbolic_ties: bool = False
 
     def __post_init__(self) -> None:
-        if self.scheduler not in SCHEDULERS:
+        if self.rules.planned_from == "predicted":
+            raise ValueError("the encoding does not model point predictions (mcsf)")
+
+    @classmethod
+    def of(cls, scheduler: str, tie_break: str = "index") -> Semantics:
+        """A built-in scheduler's rules; `tie_break` "index" or "any" (a symbolic permutation: covers every seed)."""
+        if scheduler not in SCHEDULERS:
             raise ValueError(
-                f"unknown scheduler {self.scheduler!r} for the encoding (choose from {', '.join(SCHEDULERS)})"
+                f"unknown scheduler {scheduler!r} for the encoding (choose from {', '.join(SCHEDULERS)})"
             )
-        if self.refine not in REFINES or self.eviction not in EVICTIONS or self.admission not in ADMISSIONS:
-            raise ValueError(f"unknown rule in {self}")
-        if self.tie_break not in ("index", "any"):
-            raise ValueError(f"unknown tie_break {self.tie_break!r} (index or any)")
+        if tie_break not in ("index", "any"):
+            raise ValueError(f"unknown tie_break {tie_break!r} (index or any)")
+        return cls(BUILT_IN[scheduler].with_options(tie_break="index"), symbolic_ties=tie_break == "any")
+
+    @property
+    def scheduler(self) -> str:
+        return self.rules.name
 
 
 @dataclass(frozen=True)
@@ -164,11 +161,11 @@ def symbolic_instance(
     ints = lambda name: [si.var(f"{prefix}{name}{i}") for i in range(n)]  # noqa: E731
     s, o, lo, up, a = ints("s"), ints("o"), ints("l"), ints("u"), ints("a")
     present = [z3.Bool(f"{prefix}present{i}") for i in range(n)]
-    rank = ints("rank") if sem.tie_break == "any" else [si.const(i) for i in range(n)]
+    rank = ints("rank") if sem.symbolic_ties else [si.const(i) for i in range(n)]
     c: list[Any] = [M >= 1]
     for i in range(n):
         c += [s[i] >= 0, o[i] >= 1, s[i] + o[i] <= M, lo[i] >= 1, lo[i] <= up[i], a[i] >= 0]
-    if sem.tie_break == "any":
+    if sem.symbolic_ties:
         c += [z3.Distinct(*rank)] + [z3.And(r >= 0, r < n) for r in rank]
     if box is not None:
         c += [box.capacity >= M, present[0]]
@@ -194,7 +191,7 @@ def fixed_instance(
 ) -> SymInstance:
     """The encoding's instance with every value fixed to a concrete instance (for the differential check)."""
     n = len(instance.requests)
-    si = symbolic_instance(n, replace(sem, tie_break="index"), None, prefix="fx_", width=width)
+    si = symbolic_instance(n, replace(sem, symbolic_ties=False), None, prefix="fx_", width=width)
     si.constraints += [instance.capacity == si.M]
     for i, r in enumerate(instance.requests):
         si.constraints += [
@@ -212,22 +209,27 @@ def fixed_instance(
 
 # --- the engine's hooks, one function each ---------------------------------------
 def cap(sem: Semantics, inst: SymInstance, i: int, L: Any) -> Any:
-    return _min(L, inst.M - inst.s[i]) if sem.cap else L
+    return _min(L, inst.M - inst.s[i]) if sem.rules.cap else L
 
 
 def refine(sem: Semantics, L: Any, g: Any) -> Any:
-    if sem.refine == "spec":
+    """`amin.rules.refine` as a term, every value of the record's `refinement` (mutants included)."""
+    kind = sem.rules.refinement
+    if kind == "g+1":
         return _max(L, g + 1)
-    if sem.refine == "none":
+    if kind == "none":
         return L
-    if sem.refine == "overshoot":
+    if kind == "overshoot":
         return _max(L, g + 2)
-    return g + 1  # "forget"
+    if kind == "forget":
+        return g + 1
+    raise ValueError(f"the encoding has no term for refinement {kind!r}")
 
 
 def initial_planned_length(sem: Semantics, inst: SymInstance, i: int) -> Any:
-    init = {"hsf": inst.o[i], "amax": inst.up[i], "amin": inst.lo[i], "fcfs": inst.const(1)}[sem.scheduler]
-    return cap(sem, inst, i, init)
+    """`amin.rules.initial_planned_length` as a term."""
+    source = {"output": inst.o[i], "upper": inst.up[i], "lower": inst.lo[i], "none": inst.const(1)}
+    return cap(sem, inst, i, source[sem.rules.planned_from])
 
 
 def initial_state(sem: Semantics, inst: SymInstance) -> State:
@@ -274,17 +276,21 @@ def round_step(sem: Semantics, inst: SymInstance, st: State, t: Any) -> tuple[Ro
     w = [s[i] + st.g[i] + 1 for i in idx]
     need = _ite_sum([(run1[i], w[i]) for i in idx], zero)
 
+    rules = sem.rules
+
     def evicted_before(j: int, i: int) -> Any:
-        if sem.scheduler == "fcfs":  # most recently admitted first: smallest progress, then larger (a, index)
+        """`amin.rules.eviction_key` as an order."""
+        if rules.eviction_order == "latest_admitted":  # smallest progress (latest start), then larger (a, index)
             later = z3.Or(a[j] > a[i], z3.And(a[j] == a[i], z3.BoolVal(j > i)))
             return z3.Or(st.g[j] < st.g[i], z3.And(st.g[j] == st.g[i], later))
-        return z3.Or(L1[j] < L1[i], z3.And(L1[j] == L1[i], inst.rank[j] < inst.rank[i]))
+        key = L1 if rules.eviction_key == "bound" else st.g
+        return z3.Or(key[j] < key[i], z3.And(key[j] == key[i], inst.rank[j] < inst.rank[i]))
 
     evicted = []
     for i in idx:
         remaining = need - _ite_sum([(z3.And(run1[j], evicted_before(j, i)), w[j]) for j in idx if j != i], zero)
         # The engine's loop evicts i iff the memory left when i's turn comes still overflows.
-        over = remaining > M if sem.eviction == "spec" else remaining - w[i] > M
+        over = remaining > M if rules.eviction_stop == "fits" else remaining - w[i] > M  # "one_short": a mutant
         evicted.append(z3.And(run1[i], over))
     any_evicted = z3.Or(*evicted)
     run2 = [z3.And(run1[i], z3.Not(evicted[i])) for i in idx]
@@ -294,14 +300,15 @@ def round_step(sem: Semantics, inst: SymInstance, st: State, t: Any) -> tuple[Ro
     cand = [z3.And(inst.present[i], z3.Not(st.done[i]), z3.Not(st.run[i]), a[i] <= t) for i in idx]
 
     def admitted_before(j: int, i: int) -> Any:
+        """`amin.rules.admission_key` as an order."""
         by_index = z3.Or(a[j] < a[i], z3.And(a[j] == a[i], z3.BoolVal(j < i)))
-        if sem.scheduler == "fcfs":
+        if rules.admission_order == "arrival":
             return by_index
         return z3.Or(L2[j] < L2[i], z3.And(L2[j] == L2[i], by_index))
 
     before = [[admitted_before(j, i) if j != i else z3.BoolVal(False) for j in idx] for i in idx]
     fits: list[Any] = []
-    if sem.scheduler == "fcfs" or sem.admission == "memory":
+    if rules.admission == "memory":
         for i in idx:
             ahead = _ite_sum([(z3.And(cand[j], before[i][j]), s[j] + 1) for j in idx], zero)
             fits.append(need2 + ahead + s[i] + 1 <= M)
@@ -322,7 +329,7 @@ def round_step(sem: Semantics, inst: SymInstance, st: State, t: Any) -> tuple[Ro
         # Prefix admission: i is admitted iff it fits and no earlier candidate was refused.
         earlier_ok = [z3.Implies(z3.And(cand[j], before[i][j]), fits[j]) for j in idx if j != i]
         ok = z3.And(cand[i], fits[i], *earlier_ok)
-        if sem.scheduler == "fcfs":  # FCFS does not admit in a round that evicted
+        if not rules.admits_after_eviction:  # fcfs does not admit in a round that evicted
             ok = z3.And(ok, z3.Not(any_evicted))
         admitted.append(ok)
     # 5. Execute.

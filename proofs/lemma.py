@@ -74,13 +74,13 @@ def _lemmas(sem: Semantics) -> list[tuple[str, str]]:
     ]
 
 
-LEMMAS = dict(_lemmas(Semantics("amin")))
+LEMMAS = dict(_lemmas(Semantics.of("amin")))
 
 
 def check_lemma(name: str, requests: int, mutant: str | None = None, seed: int = 0) -> dict[str, Any]:
     """Prove one lemma for every state with `requests` slots (any capacity, any lengths); sat: a counterexample."""
     t0 = time.perf_counter()
-    sem = Semantics("amin", tie_break="any")  # initial planned lengths play no role: L is symbolic in the state
+    sem = Semantics.of("amin", tie_break="any")  # initial planned lengths play no role: L is symbolic in the state
     if mutant is not None:
         sem = MUTANTS[mutant].semantics(sem)
     inst = symbolic_instance(requests, sem, None, prefix="k_")
@@ -163,7 +163,7 @@ def check_base(
     """The base case: the initial state of `scheduler` satisfies the invariant (and, for C1/hsf, L >= o; for C3,
     L <= o when l <= o), for every instance with `requests` slots."""
     t0 = time.perf_counter()
-    sem = Semantics(scheduler, tie_break="any")
+    sem = Semantics.of(scheduler, tie_break="any")
     if mutant is not None:
         sem = MUTANTS[mutant].semantics(sem)
     inst = symbolic_instance(requests, sem, None, prefix="b_")

@@ -181,19 +181,24 @@ class NoRefineAmin(Amin):
         return planned_length
 
 
-def test_subclasses_and_patched_hooks_fall_back_to_the_reference() -> None:
+def test_subclasses_and_mutant_rules_fall_back_to_the_reference() -> None:
+    from dataclasses import replace
+
+    from amin.rules import AMIN
+    from amin.schedulers import RuleScheduler
+
     inst = Instance(10, tuple(Request(1, 4, 1, 4) for _ in range(5)))
-    mutant = NoRefineAmin(tie_break="index")
-    assert not supports(mutant)
-    patched = make_scheduler("amin", tie_break="index")
-    patched.refine = lambda planned_length, produced: planned_length  # type: ignore[method-assign]
-    assert not supports(patched)
+    subclass = NoRefineAmin(tie_break="index")
+    record = RuleScheduler(replace(AMIN, refinement="none"), tie_break="index")  # the same mutant, as a record
+    assert not supports(subclass) and not supports(record)
     assert all(supports(make_scheduler(name)) for name in SCHEDULERS)
-    for sched in (mutant, patched):
+    assert supports(RuleScheduler(AMIN, tie_ranks=(4, 3, 2, 1, 0)))  # pinned ties are an option, not a patch
+    for sched in (subclass, record):
         expected = Simulation(inst, sched).run()
         assert simulate(inst, sched, engine="fast") == expected
+    assert simulate(inst, subclass) == simulate(inst, record)
     with pytest.raises(ValueError, match="does not support NoRefineAmin"):
-        simulate_fast(inst, mutant)
+        simulate_fast(inst, subclass)
 
 
 def test_the_fallback_matters() -> None:
@@ -217,25 +222,22 @@ def test_engine_names_and_default() -> None:
         simulate(inst, "amin", engine="turbo")
 
 
-def test_fast_engine_hands_online_schedulers_no_output_length():
+def test_fast_engine_hands_online_schedulers_no_output_length(monkeypatch: pytest.MonkeyPatch) -> None:
     # Both engines must show a non-clairvoyant scheduler the same PublicRequest view (no true output).
     from amin import PublicRequest, Request, make_instance
-    from amin.schedulers import HSF, Amin
+    from amin import rules as rules_module
 
-    seen: dict[str, set[type]] = {}
+    seen: list[type] = []
+    original = rules_module.initial_planned_length
+
+    def spy(rules, request):  # the one function both engines call for the first planned length
+        seen.append(type(request))
+        return original(rules, request)
+
+    monkeypatch.setattr(rules_module, "initial_planned_length", spy)
     inst = make_instance(9, [{"prompt": 1, "output": 3, "lower": 1, "upper": 5}] * 3)
-    for cls in (Amin, HSF):
-        original = cls.initial_planned_length
-
-        def spy(self, request, _cls=cls, _orig=original):
-            seen.setdefault(_cls.name, set()).add(type(request))
-            return _orig(self, request)
-
-        cls.initial_planned_length = spy  # patched on the class, so the fast engine still accepts it
-        try:
-            for engine in ("fast", "reference"):
-                simulate(inst, cls.name, engine=engine)
-        finally:
-            cls.initial_planned_length = original
-    assert seen["amin"] == {PublicRequest}
-    assert seen["hsf"] == {Request}
+    for name, view in (("amin", PublicRequest), ("hsf", Request)):
+        for engine in ("fast", "reference"):
+            seen.clear()
+            simulate(inst, name, engine=engine)
+            assert len(seen) >= 3 and set(seen) == {view}, (name, engine)  # the budget also reads the plans

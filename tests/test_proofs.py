@@ -13,12 +13,13 @@ import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
 
-from amin.engine import round_budget, simulate
+from amin.engine import simulate
+from amin.horizon import horizon_bound, round_budget
 from amin.model import load_instance
+from amin.rules import BUILT_IN
 from proofs.bmc import ProofSpec, check, run_isolated, run_spec, standard_specs
 from proofs.differential import compare, differential, random_instance
 from proofs.encoding import Box
-from proofs.horizon import horizon_bound
 from proofs.lemma import LEMMAS, check_base, check_lemma
 from proofs.mutants import MUTANTS, engine_scheduler
 from proofs.replay import engine_trace, first_violation
@@ -105,11 +106,18 @@ def test_base_case_refutes_uncapped() -> None:
     assert check_base("amax", 2, "C16", False, "uncapped")["verdict"] == "counterexample"
 
 
-def test_mutant_schedulers_override_engine_hooks() -> None:
+def test_mutants_are_records_that_both_engines_and_the_encoding_read() -> None:
+    from dataclasses import replace
+
+    from amin.rules import AMIN
+    from proofs.encoding import Semantics
+
     for name, m in MUTANTS.items():
         sched = m.scheduler("amin", tie_break="index")
         assert sched.name == f"amin-{name}"
-        assert isinstance(sched, m.mixin)
+        assert sched.rules.mutant or m.rules == {"admission": "memory"}  # a real rule, wrong for amin
+        assert sched.rules == replace(AMIN, name=f"amin-{name}", tie_break="index", **m.rules)
+        assert m.semantics(Semantics.of("amin")).rules == replace(sched.rules, tie_break="index")
 
 
 # --- counterexample files --------------------------------------------------------------
@@ -171,7 +179,7 @@ def test_differential_check_can_fail() -> None:
 def test_horizon_bound_holds_in_the_simulator(inst) -> None:  # type: ignore[no-untyped-def]
     for name in ("amin", "amax", "hsf", "mcsf"):
         for tb in ("index", "random"):
-            bound = horizon_bound(inst, name)
+            bound = horizon_bound(inst, BUILT_IN[name])
             assert simulate(inst, name, tie_break=tb).makespan <= bound
             assert bound <= round_budget(inst)
 
