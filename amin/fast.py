@@ -16,8 +16,9 @@ and K admitted requests, so O(M log M) with bursts included (claim C6; benchmark
 from __future__ import annotations
 
 import heapq
+import time
 from array import array
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 
 from . import rules as R
 from .horizon import NonTermination, run_budget
@@ -35,7 +36,7 @@ def supports(scheduler: Scheduler) -> bool:
     if type(scheduler) not in (RuleScheduler, *SCHEDULERS.values()):
         return False
     rules: Rules = scheduler.rules  # type: ignore[attr-defined]
-    ordered = rules.admission != "planning" or rules.admission_order == "planned"  # see `_admit_prefix`
+    ordered = rules.admission != "planning" or rules.admission_order == "planned"  # see `_admit_mcsf`
     return not rules.mutant and rules.cap and rules.refinement in ("g+1",) and ordered
 
 
@@ -114,8 +115,12 @@ def _prefix_fits(plan: list[tuple[int, int, int]], suffix_c: list[int], floor_po
     return True
 
 
-def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | None = None) -> Result:
-    """Run a built-in scheduler on an instance; the Result equals `Simulation(instance, scheduler).run()`."""
+def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | None = None,
+                  round_times: list[tuple[int, int, int, float]] | None = None) -> Result:
+    """Run a built-in scheduler on an instance; the Result equals `Simulation(instance, scheduler).run()`.
+
+    `round_times`, when given, receives (round, running, admitted, seconds) for every visited round: the
+    per-step cost that claim C6 is about (benchmarks/bench_c6.py)."""
     if not supports(scheduler):
         raise ValueError(f"the fast engine does not support {type(scheduler).__name__}: use engine='reference'")
     rules: Rules = scheduler.rules  # type: ignore[attr-defined]
@@ -177,7 +182,9 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
             for j in gone:
                 del plan[bisect_left(plan, (start[j] + planned[j], prompt[j] - start[j], j))]
 
+    clock = time.perf_counter
     while True:
+        tick = clock() if round_times is not None else 0.0
         # --- choose the next round that can change anything --------------------------------------
         while ends:
             e = ends[0]
@@ -261,24 +268,19 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
         admitted: list[int] = []
         if waiting and not (evicted and not rules.admits_after_eviction):
             if planning:
-                admitted = _admit_prefix(waiting, plan, planned, prompt, t, floor, cap)
+                admitted, next_try = _admit_mcsf(waiting, plan, planned, prompt, t, floor, cap, total_c,
+                                                 len(running))
             else:
                 while waiting and R.memory_admits(need, prompt[waiting[0][-1]], cap):
                     j = heappop(waiting)[-1]
                     admitted.append(j)
                     need += prompt[j] + 1
+                # Next round's memory only grows until a job leaves: no retry before an event.
             for j in admitted:
                 start[j] = t
                 running.add(j)
                 total_c += prompt[j] - t
                 heappush(ends, (t + output[j]) * n + j)
-            if planning and admitted:
-                plan.extend((t + planned[j], prompt[j] - t, j) for j in admitted)
-                plan.sort()  # two sorted runs: linear
-            if waiting:
-                # The first refused candidate: when to try it again (memory admission: only after an event,
-                # since next round's memory only grows until a job leaves).
-                next_try = head_retry(t) or t + 1
         if evicted:
             for j in evicted:
                 heappush(waiting, admission_key(rules, planned[j], arrival[j], j))
@@ -291,6 +293,8 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
         seg_start.append(t + 1)
         seg_c.append(total_c)
         seg_n.append(len(running))
+        if round_times is not None:
+            round_times.append((t, len(running), len(admitted), clock() - tick))
 
     records = tuple(
         Record(i, arrival[i], completion[i] - output[i], completion[i], evictions[i], wasted[i]) for i in range(n)
@@ -307,14 +311,33 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
     )
 
 
-def _admit_prefix(waiting: list[tuple[int, ...]], plan: list[tuple[int, int, int]], planned: list[int],
-                  prompt: list[int], t: int, floor: int, capacity: int) -> list[int]:
-    """Pop and return the longest prefix of the waiting queue that the MC-SF test admits at round t.
+SEQUENTIAL = 8
+"""Candidates tested one by one (`_plan_check`, cheap when few are admitted) before galloping takes over."""
 
-    Galloping (1, 2, 4, ... candidates) then binary search, each probe one `_prefix_fits` sweep; candidates
-    beyond the prefix go back on the heap. The MC-SF order sorts by planned length, so the candidates' planned
-    ends do not decrease, which `_prefix_fits` needs (`supports` admits no other order with planning)."""
+
+def _admit_mcsf(waiting: list[tuple[int, ...]], plan: list[tuple[int, int, int]], planned: list[int],
+                prompt: list[int], t: int, floor: int, capacity: int, total_c: int, running: int) -> tuple[
+                    list[int], int]:
+    """Pop the longest prefix of the waiting queue that the MC-SF test admits at round t, add it to `plan`, and
+    return it with the first round worth testing the refused head again (_NEVER if the queue is empty).
+
+    The first SEQUENTIAL candidates are tested one by one; a burst beyond them is admitted by galloping
+    (1, 2, 4, ... more candidates) and binary search, each probe one `_prefix_fits` sweep over the plan, so a
+    round costs O((R + K) log K) for R running and K admitted requests."""
     heappop, heappush = heapq.heappop, heapq.heappush
+    admitted: list[int] = []
+    while waiting and len(admitted) < SEQUENTIAL:
+        j = waiting[0][-1]
+        retry = _plan_check(plan, t, planned[j], prompt[j], capacity, total_c, running)
+        if retry:
+            return admitted, retry
+        heappop(waiting)
+        insort(plan, (t + planned[j], prompt[j] - t, j))
+        total_c += prompt[j] - t
+        running += 1
+        admitted.append(j)
+    if not waiting:
+        return admitted, _NEVER
     suffix_c = [0] * (len(plan) + 1)
     for k in range(len(plan) - 1, -1, -1):
         suffix_c[k] = suffix_c[k + 1] + plan[k][1]
@@ -330,6 +353,8 @@ def _admit_prefix(waiting: list[tuple[int, ...]], plan: list[tuple[int, int, int
             cands.append((t + planned[j], prompt[j] - t))
         return len(popped) >= upto
 
+    # The MC-SF order sorts by planned length, so the candidates' planned ends do not decrease, which
+    # `_prefix_fits` needs (`supports` admits no other order with planning).
     good, probe = 0, 1  # the first `good` candidates fit together
     while take(probe) and _prefix_fits(plan, suffix_c, floor_point, cands[:probe], capacity):
         good, probe = probe, 2 * probe
@@ -342,4 +367,14 @@ def _admit_prefix(waiting: list[tuple[int, ...]], plan: list[tuple[int, int, int
             bad = mid
     for entry in popped[good:]:
         heappush(waiting, entry)
-    return [entry[-1] for entry in popped[:good]]
+    burst = [entry[-1] for entry in popped[:good]]
+    if burst:
+        plan.extend((t + planned[j], prompt[j] - t, j) for j in burst)
+        plan.sort()  # two sorted runs: linear
+        total_c += sum(prompt[j] - t for j in burst)
+        running += len(burst)
+    admitted += burst
+    if not waiting:
+        return admitted, _NEVER
+    j = waiting[0][-1]
+    return admitted, _plan_check(plan, t, planned[j], prompt[j], capacity, total_c, running) or t + 1
