@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import rules as R
 from .fast import simulate_fast, supports
 from .horizon import NonTermination, run_budget
 from .model import Instance, load_instance
@@ -68,6 +69,7 @@ class Simulation:
 
     def __init__(self, instance: Instance, scheduler: Scheduler, max_rounds: int | None = None) -> None:
         check_span(instance)
+        instance = R.model_instance(scheduler.rules, instance)  # prefill as a round of its own, if read so
         self.instance = instance
         self.scheduler = scheduler
         self.capacity = instance.capacity
@@ -139,16 +141,18 @@ class Simulation:
             j.planned_length = sched.cap(sched.refine(j.planned_length, j.progress), j.request.prompt, cap)
 
         # 3. Overflow check: memory at t + 1.
-        need = sum(j.request.prompt + j.progress + 1 for j in self.running)
+        rules = sched.rules
+        need = sum(R.held(rules, j.request.prompt, j.progress + 1) for j in self.running)
         evicted = list(sched.select_evictions(self.running, t, need, cap))
         if evicted:
             gone = {j.index for j in evicted}
             self.running = [j for j in self.running if j.index not in gone]
             for j in evicted:
                 assert j.start is not None
-                need -= j.request.prompt + j.progress + 1
+                need -= R.held(rules, j.request.prompt, j.progress + 1)
                 self._runs.append(Eviction(j.index, j.start, t))
-                j.planned_length = sched.cap(sched.refine(j.planned_length, j.progress), j.request.prompt, cap)
+                j.planned_length = sched.cap(sched.refine_at_eviction(j.planned_length, j.progress),
+                                             j.request.prompt, cap)
                 j.wasted_tokens += j.progress
                 j.evictions += 1
                 j.start = None
@@ -160,17 +164,24 @@ class Simulation:
         admitted: list[int] = []
         if self._waiting and (sched.admits_after_eviction or not evicted):
             test = sched.admission(self.running, t, cap, need)
+            skipped = []  # misfits passed over, under the skip-and-go-on reading
             while self._waiting:
                 _, i = self._waiting[0]
                 job = self.jobs[i]
                 if not test.try_add(job):
-                    break
+                    if rules.admission_stop == "first_misfit":
+                        break
+                    skipped.append(heapq.heappop(self._waiting))
+                    continue
                 heapq.heappop(self._waiting)
                 job.start = t
                 job.progress = 0
+                job.run_planned_length = job.planned_length
                 self.running.append(job)
                 admitted.append(i)
-                need += job.request.prompt + 1
+                need += R.held(rules, job.request.prompt, 1)
+            for entry in skipped:
+                heapq.heappush(self._waiting, entry)
         for j in evicted:
             self._push_waiting(j)
 

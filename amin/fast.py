@@ -37,7 +37,8 @@ def supports(scheduler: Scheduler) -> bool:
         return False
     rules: Rules = scheduler.rules  # type: ignore[attr-defined]
     ordered = rules.admission != "planning" or rules.admission_order == "planned"  # see `_admit_mcsf`
-    return not rules.mutant and rules.cap and rules.refinement in ("g+1",) and ordered
+    # KV blocks make memory a staircase, not a line between events: that reading runs on the reference loop.
+    return not rules.mutant and rules.cap and ordered and rules.block_size == 1
 
 
 def _plan_check(plan: list[tuple[int, int, int]], t: int, planned_length: int, prompt: int, capacity: int,
@@ -88,7 +89,7 @@ def _plan_check(plan: list[tuple[int, int, int]], t: int, planned_length: int, p
 
 
 def _prefix_fits(plan: list[tuple[int, int, int]], suffix_c: list[int], floor_point: int,
-                 cands: list[tuple[int, int]], capacity: int) -> bool:
+                 cands: list[tuple[int, int]], capacity: int) -> bool:  # floor_point: t + 1
     """Do these candidates (end e, prompt - t), in admission order with non-decreasing ends, fit together?
 
     For such candidates, admitting them one by one succeeds exactly when the planned memory with all of them
@@ -124,6 +125,7 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
     if not supports(scheduler):
         raise ValueError(f"the fast engine does not support {type(scheduler).__name__}: use engine='reference'")
     rules: Rules = scheduler.rules  # type: ignore[attr-defined]
+    instance = R.model_instance(rules, instance)  # prefill as a round of its own, if read so
     reqs = instance.requests
     n = len(reqs)
     cap = instance.capacity
@@ -139,6 +141,11 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
     planning = rules.admission == "planning"
     floor = R.planned_end_floor(rules)
     admission_key = R.admission_key
+    # SPEC's readings give the closed forms behind `_plan_check`'s retry rounds; under any other reading a
+    # waiting request is simply tested again every round (planned ends pass, or double, without an event).
+    exact_retry = rules.refinement == "g+1" and rules.planning_basis == "refined"
+    skip = rules.admission_stop == "skip"
+    doubling = floor == 1 and rules.refinement == "doubling"  # the plan follows each doubling as it happens
 
     def current_planned(j: int, t: int) -> int:
         return R.cap(rules, R.refine(rules, planned[j], t - start[j]), prompt[j], cap)
@@ -150,7 +157,9 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
     log: list[Eviction] = []
     future = sorted(range(n), key=arrival.__getitem__)  # stable: ties stay in index order
     nxt = 0  # future[nxt] is the next request to arrive
-    waiting: list[tuple[int, ...]] = []  # heap of admission keys (each ends with the request's index)
+    # Admission keys (each ends with the request's index): a heap, or a sorted list when admission skips misfits
+    # (it then walks the whole queue in order).
+    waiting: list[tuple[int, ...]] = []
     ends: list[int] = []  # completion round * n + index; stale once that run is evicted
     running: set[int] = set()
     plan: list[tuple[int, int, int]] = []  # sorted (start + planned length, prompt - start, index) of running jobs
@@ -165,13 +174,16 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
     idle = True
     next_try = _NEVER  # first round at which the first waiting candidate may fit
     heappush, heappop = heapq.heappush, heapq.heappop
+    wait = insort if skip else heappush
 
     def head_retry(at: int) -> int:
         """The first round >= `at` worth testing the first waiting candidate again (0: it fits at `at`)."""
+        if not exact_retry or skip:
+            return at
         j = waiting[0][-1]
         if planning:
             return _plan_check(plan, at, planned[j], prompt[j], cap, total_c, len(running))
-        return 0 if R.memory_admits(total_c + len(running) * (at + 1), prompt[j], cap) else _NEVER
+        return 0 if R.memory_admits(rules, total_c + len(running) * (at + 1), prompt[j], cap) else _NEVER
 
     def drop_from_plan(gone: list[int]) -> None:
         nonlocal plan
@@ -201,7 +213,9 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
             if ends and ends[0] // n < t_next:
                 t_next = ends[0] // n
             if running:
-                over = (cap - total_c) // len(running)  # the first round whose next memory would not fit
+                # The first round whose next memory would not fit (a reading whose admission can overflow the
+                # very next round leaves that overflow to round t + 1, as the reference does).
+                over = max((cap - total_c) // len(running), t + 1)
                 if over < t_next:
                     t_next = over
             if waiting and next_try < t_next:
@@ -263,19 +277,32 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
         while nxt < n and arrival[future[nxt]] <= t:
             j = future[nxt]
             nxt += 1
-            heappush(waiting, admission_key(rules, planned[j], arrival[j], j))
+            wait(waiting, admission_key(rules, planned[j], arrival[j], j))
+        if doubling and plan and plan[0][0] <= t:
+            # Running requests that produced their whole planned length double it now (the reference refines
+            # every round; between visits nothing reads the plan).
+            due = plan[: bisect_right(plan, (t, 1 << 62, 0))]
+            del plan[: len(due)]
+            for _, _, j in due:
+                planned[j] = current_planned(j, t)
+                insort(plan, (start[j] + planned[j], prompt[j] - start[j], j))
         next_try = _NEVER
         admitted: list[int] = []
         if waiting and not (evicted and not rules.admits_after_eviction):
-            if planning:
+            if skip:
+                admitted = _admit_skipping(waiting, plan, planned, prompt, t, floor, cap, total_c, len(running),
+                                           need, rules)
+            elif planning:
                 admitted, next_try = _admit_mcsf(waiting, plan, planned, prompt, t, floor, cap, total_c,
                                                  len(running))
             else:
-                while waiting and R.memory_admits(need, prompt[waiting[0][-1]], cap):
+                while waiting and R.memory_admits(rules, need, prompt[waiting[0][-1]], cap):
                     j = heappop(waiting)[-1]
                     admitted.append(j)
                     need += prompt[j] + 1
                 # Next round's memory only grows until a job leaves: no retry before an event.
+            if waiting and (skip or not exact_retry):
+                next_try = t + 1
             for j in admitted:
                 start[j] = t
                 running.add(j)
@@ -283,7 +310,7 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
                 heappush(ends, (t + output[j]) * n + j)
         if evicted:
             for j in evicted:
-                heappush(waiting, admission_key(rules, planned[j], arrival[j], j))
+                wait(waiting, admission_key(rules, planned[j], arrival[j], j))
             # The queue's head may have changed: test it as round t + 1 would (if a job leaves or arrives
             # at t + 1, that round is visited anyway).
             next_try = head_retry(t + 1) or t + 1
@@ -315,66 +342,118 @@ SEQUENTIAL = 8
 """Candidates tested one by one (`_plan_check`, cheap when few are admitted) before galloping takes over."""
 
 
+def _active(plan: list[tuple[int, int, int]], t: int, floor: int | None) -> int:
+    """Where the plan's entries that still plan memory at t + 1 start: all of them under a floor, else those
+    whose planned end has not passed."""
+    return 0 if floor is not None else bisect_left(plan, (t + 1, -(1 << 62), -1))
+
+
+def _admit_skipping(waiting: list[tuple[int, ...]], plan: list[tuple[int, int, int]], planned: list[int],
+                    prompt: list[int], t: int, floor: int | None, capacity: int, total_c: int, running: int,
+                    need: int, rules: Rules) -> list[int]:
+    """Admission that skips a misfit and goes on (the skip-misfit reading): every waiting request is tested in
+    order against the plan with the ones admitted before it. A request of planned length L and prompt s that
+    does not fit rules out every later one with L' >= L (the admission order) and s' >= s, so those are not
+    tested. Removes the admitted from `waiting` (a sorted list) and adds them to `plan`."""
+    lo = _active(plan, t, floor)
+    active = plan[lo:]
+    if floor is None:
+        total_c, running = sum(c for _, c, _ in active), len(active)
+    admitted: list[int] = []
+    keep: list[tuple[int, ...]] = []
+    smallest_misfit = 1 << 62
+    for entry in waiting:
+        j = entry[-1]
+        s = prompt[j]
+        if s >= smallest_misfit:
+            keep.append(entry)
+            continue
+        if rules.admission == "planning":
+            fits = _plan_check(active, t, planned[j], s, capacity, total_c, running) == 0
+        else:
+            fits = R.memory_admits(rules, need, s, capacity)
+        if not fits:
+            smallest_misfit = s
+            keep.append(entry)
+            continue
+        admitted.append(j)
+        need += s + 1
+        if rules.admission == "planning":
+            insort(active, (t + planned[j], s - t, j))
+            total_c += s - t
+            running += 1
+    waiting[:] = keep
+    if rules.admission == "planning":
+        plan[lo:] = active
+    return admitted
+
+
 def _admit_mcsf(waiting: list[tuple[int, ...]], plan: list[tuple[int, int, int]], planned: list[int],
-                prompt: list[int], t: int, floor: int, capacity: int, total_c: int, running: int) -> tuple[
+                prompt: list[int], t: int, floor: int | None, capacity: int, total_c: int, running: int) -> tuple[
                     list[int], int]:
     """Pop the longest prefix of the waiting queue that the MC-SF test admits at round t, add it to `plan`, and
-    return it with the first round worth testing the refused head again (_NEVER if the queue is empty).
+    return it with the first round worth testing the refused head again (_NEVER if the queue is empty). Without
+    a planned-end floor, running requests whose planned end has passed plan nothing (`_active`).
 
     The first SEQUENTIAL candidates are tested one by one; a burst beyond them is admitted by galloping
     (1, 2, 4, ... more candidates) and binary search, each probe one `_prefix_fits` sweep over the plan, so a
     round costs O((R + K) log K) for R running and K admitted requests."""
     heappop, heappush = heapq.heappop, heapq.heappush
+    lo = _active(plan, t, floor)
+    active = plan[lo:] if lo else plan
+    if floor is None:
+        total_c, running = sum(c for _, c, _ in active), len(active)
     admitted: list[int] = []
+    retry = _NEVER
     while waiting and len(admitted) < SEQUENTIAL:
         j = waiting[0][-1]
-        retry = _plan_check(plan, t, planned[j], prompt[j], capacity, total_c, running)
+        retry = _plan_check(active, t, planned[j], prompt[j], capacity, total_c, running)
         if retry:
-            return admitted, retry
+            break
         heappop(waiting)
-        insort(plan, (t + planned[j], prompt[j] - t, j))
+        insort(active, (t + planned[j], prompt[j] - t, j))
         total_c += prompt[j] - t
         running += 1
         admitted.append(j)
-    if not waiting:
-        return admitted, _NEVER
-    suffix_c = [0] * (len(plan) + 1)
-    for k in range(len(plan) - 1, -1, -1):
-        suffix_c[k] = suffix_c[k + 1] + plan[k][1]
-    floor_point = t + floor
-    popped: list[tuple[int, ...]] = []  # heap entries taken so far, in admission order
-    cands: list[tuple[int, int]] = []  # their (planned end, prompt - t)
+    if waiting and not retry:  # a burst: gallop
+        suffix_c = [0] * (len(active) + 1)
+        for k in range(len(active) - 1, -1, -1):
+            suffix_c[k] = suffix_c[k + 1] + active[k][1]
+        popped: list[tuple[int, ...]] = []  # heap entries taken so far, in admission order
+        cands: list[tuple[int, int]] = []  # their (planned end, prompt - t)
 
-    def take(upto: int) -> bool:
-        while len(popped) < upto and waiting:
-            entry = heappop(waiting)
-            j = entry[-1]
-            popped.append(entry)
-            cands.append((t + planned[j], prompt[j] - t))
-        return len(popped) >= upto
+        def take(upto: int) -> bool:
+            while len(popped) < upto and waiting:
+                entry = heappop(waiting)
+                j = entry[-1]
+                popped.append(entry)
+                cands.append((t + planned[j], prompt[j] - t))
+            return len(popped) >= upto
 
-    # The MC-SF order sorts by planned length, so the candidates' planned ends do not decrease, which
-    # `_prefix_fits` needs (`supports` admits no other order with planning).
-    good, probe = 0, 1  # the first `good` candidates fit together
-    while take(probe) and _prefix_fits(plan, suffix_c, floor_point, cands[:probe], capacity):
-        good, probe = probe, 2 * probe
-    bad = min(probe, len(popped) + 1)  # the first `bad` do not fit (or there are not that many)
-    while bad - good > 1:
-        mid = (good + bad) // 2
-        if _prefix_fits(plan, suffix_c, floor_point, cands[:mid], capacity):
-            good = mid
-        else:
-            bad = mid
-    for entry in popped[good:]:
-        heappush(waiting, entry)
-    burst = [entry[-1] for entry in popped[:good]]
-    if burst:
-        plan.extend((t + planned[j], prompt[j] - t, j) for j in burst)
-        plan.sort()  # two sorted runs: linear
-        total_c += sum(prompt[j] - t for j in burst)
-        running += len(burst)
-    admitted += burst
-    if not waiting:
-        return admitted, _NEVER
-    j = waiting[0][-1]
-    return admitted, _plan_check(plan, t, planned[j], prompt[j], capacity, total_c, running) or t + 1
+        # The MC-SF order sorts by planned length, so the candidates' planned ends do not decrease, which
+        # `_prefix_fits` needs (`supports` admits no other order with planning).
+        good, probe = 0, 1  # the first `good` candidates fit together
+        while take(probe) and _prefix_fits(active, suffix_c, t + 1, cands[:probe], capacity):
+            good, probe = probe, 2 * probe
+        bad = min(probe, len(popped) + 1)  # the first `bad` do not fit (or there are not that many)
+        while bad - good > 1:
+            mid = (good + bad) // 2
+            if _prefix_fits(active, suffix_c, t + 1, cands[:mid], capacity):
+                good = mid
+            else:
+                bad = mid
+        for entry in popped[good:]:
+            heappush(waiting, entry)
+        burst = [entry[-1] for entry in popped[:good]]
+        if burst:
+            active.extend((t + planned[j], prompt[j] - t, j) for j in burst)
+            active.sort()  # two sorted runs: linear
+            total_c += sum(prompt[j] - t for j in burst)
+            running += len(burst)
+        admitted += burst
+        if waiting:
+            j = waiting[0][-1]
+            retry = _plan_check(active, t, planned[j], prompt[j], capacity, total_c, running) or t + 1
+    if lo:
+        plan[lo:] = active
+    return admitted, retry if waiting else _NEVER

@@ -80,6 +80,15 @@ class Instance:
     def __len__(self) -> int:
         return len(self.requests)
 
+    @classmethod
+    def model(cls, capacity: int, requests: Iterable[Request]) -> Instance:
+        """An instance of the round loop's internal model, built without the checks for user input: under the
+        prefill-as-an-extra-round reading a request of prompt 0 is modelled with prompt -1 (amin.rules)."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "capacity", capacity)
+        object.__setattr__(obj, "requests", tuple(requests))
+        return obj
+
     def to_dict(self) -> dict[str, Any]:
         """The SPEC section 7 JSON form; `load_instance(i.to_dict()) == i`."""
         return {"format": FORMAT, "capacity": self.capacity, "requests": [_request_dict(r) for r in self.requests]}

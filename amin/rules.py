@@ -14,18 +14,21 @@ import random
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from .model import PublicRequest, Request
+from .model import Instance, PublicRequest, Request
 
 TIE_BREAKS = ("random", "index")
 EVICTION_KEYS = ("bound", "progress")
 
 # Field values. Each tuple lists the SPEC value first, then the other readings, then the mutants.
 PLANNED_FROM = ("output", "upper", "lower", "predicted", "none")  # where a request's first planned length comes from
-REFINEMENTS = ("g+1",)
+REFINEMENTS = ("g+1", "g", "eviction", "doubling")  # how a running request's planned length rises
 EVICTION_ORDERS = ("key", "latest_admitted")  # "key": planned length or progress, by the eviction_key option
 ADMISSIONS = ("planning", "memory")  # MC-SF planning check, or vLLM-like "next round fits"
 ADMISSION_ORDERS = ("planned", "arrival")  # (planned length, arrival, index), or (arrival, index)
 EVICTION_STOPS = ("fits",)
+PLANNING_BASES = ("refined", "initial")  # plan running requests by their refined L, or the L they started with
+ADMISSION_STOPS = ("first_misfit", "skip")  # stop admitting at the first misfit, or skip it and go on
+PREFILLS = ("first_output", "extra_round")  # the prefill round produces the first token, or a round of its own
 MUTANT = {
     "refinement": ("none", "overshoot", "forget"),
     "eviction_stop": ("one_short",),
@@ -55,6 +58,11 @@ class Rules:
     refinement: str = "g+1"
     cap: bool = True
     eviction_stop: str = "fits"
+    # readings of the paper that SPEC fixed one way (docs/semantics.md, "Readings")
+    planning_basis: str = "refined"
+    admission_stop: str = "first_misfit"
+    prefill: str = "first_output"
+    block_size: int = 1  # memory is counted in KV blocks of this many tokens (vLLM pages hold 16)
     # options
     tie_break: str = "random"
     seed: int = 0
@@ -64,13 +72,16 @@ class Rules:
     def __post_init__(self) -> None:
         allowed = {"planned_from": PLANNED_FROM, "refinement": REFINEMENTS, "eviction_order": EVICTION_ORDERS,
                    "admission": ADMISSIONS, "admission_order": ADMISSION_ORDERS, "eviction_stop": EVICTION_STOPS,
-                   "tie_break": TIE_BREAKS, "eviction_key": EVICTION_KEYS}
+                   "tie_break": TIE_BREAKS, "eviction_key": EVICTION_KEYS, "planning_basis": PLANNING_BASES,
+                   "admission_stop": ADMISSION_STOPS, "prefill": PREFILLS}
         for name, values in allowed.items():
             value = getattr(self, name)
             if value not in values and value not in MUTANT.get(name, ()):
                 raise ValueError(f"unknown {name} {value!r} (choose from {', '.join(values)})")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
+        if not isinstance(self.block_size, int) or isinstance(self.block_size, bool) or self.block_size < 1:
+            raise ValueError(f"block_size must be an integer >= 1, got {self.block_size!r}")
 
     @property
     def clairvoyant(self) -> bool:
@@ -83,16 +94,57 @@ class Rules:
         return any(getattr(self, name) in values for name, values in MUTANT.items())
 
     def options(self) -> dict[str, Any]:
-        """The options as a result reports them."""
-        return {"tie_break": self.tie_break, "seed": self.seed, "eviction_key": self.eviction_key}
+        """The options as a result reports them: the three of SPEC section 3, and every reading that differs
+        from SPEC's."""
+        out: dict[str, Any] = {"tie_break": self.tie_break, "seed": self.seed, "eviction_key": self.eviction_key}
+        for name in READING_FIELDS:
+            if getattr(self, name) != getattr(SPEC_READING, name):
+                out[name] = getattr(self, name)
+        return out
 
     def with_options(self, **options: Any) -> Rules:
         """These rules with options (or any other field) replaced; unknown names are one-line errors."""
         known = {f.name for f in fields(self)}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise ValueError(f"unknown option {unknown[0]!r} (options: tie_break, seed, eviction_key)")
+            raise ValueError(f"unknown option {unknown[0]!r} (options: tie_break, seed, eviction_key, "
+                             f"{', '.join(READING_FIELDS)})")
         return replace(self, **options)
+
+
+# --- readings: the open choices of SPEC section 8's research, each a field with SPEC's value as default ----
+READING_FIELDS = ("refinement", "planning_basis", "admission_stop", "prefill", "block_size")
+SPEC_READING = Rules("spec", planned_from="none")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A named reading of the paper: the Rules fields it sets, and why it is plausible."""
+
+    name: str
+    fields: dict[str, Any]
+    why: str
+
+
+READINGS: dict[str, Reading] = {r.name: r for r in (
+    Reading("spec", {}, "SPEC's reconstruction: refine to g + 1, plan by the refined bound, stop at the first misfit, "
+            "prefill produces the first token, memory in tokens"),
+    Reading("refine-g", {"refinement": "g"}, "an off-by-one reading of the update: a request that produced g tokens "
+            "has output >= g"),
+    Reading("refine-at-eviction", {"refinement": "eviction"}, "the pseudo lower bound is raised only when a request "
+            "is evicted (the paper's summaries mention the update at eviction)"),
+    Reading("refine-doubling", {"refinement": "doubling"}, "the bound doubles when exceeded: a standard road to a "
+            "log(1/alpha) competitive ratio"),
+    Reading("plan-initial", {"planning_basis": "initial"}, "admission plans a running request by the bound it "
+            "started with, as MC-SF plans with fixed lengths"),
+    Reading("skip-misfit", {"admission_stop": "skip"}, "admission skips a request that does not fit and tries the "
+            "next (greedy packing, as vLLM's scheduler may)"),
+    Reading("prefill-round", {"prefill": "extra_round"}, "prefill is a round of its own that produces no token, as "
+            "in engines that separate prefill from decode"),
+    Reading("kv-blocks-16", {"block_size": 16}, "memory is allocated in vLLM's 16-token KV blocks"),
+    Reading("evict-by-progress", {"eviction_key": "progress"}, "evict the least-progressed request first, as C5 "
+            "states"),
+)}
 
 
 # --- the built-in schedulers (SPEC section 3) ----------------------------------------------------------
@@ -122,15 +174,48 @@ def initial_planned_length(rules: Rules, request: Request | PublicRequest) -> in
 
 
 def cap(rules: Rules, planned_length: int, prompt: int, capacity: int) -> int:
-    """No request can ever hold more than the capacity: L <= M - s."""
-    return min(planned_length, capacity - prompt) if rules.cap else planned_length
+    """No request can ever hold more than the capacity: L <= M - s (in whole KV blocks: the blocks that fit)."""
+    if not rules.cap:
+        return planned_length
+    usable = capacity if rules.block_size == 1 else capacity // rules.block_size * rules.block_size
+    return min(planned_length, usable - prompt)
 
 
 def refine(rules: Rules, planned_length: int, produced: int) -> int:
-    """The planned length of a request that produced `produced` tokens without finishing (it needs one more)."""
+    """The planned length of a running request that produced `produced` tokens without finishing (so its output
+    is at least produced + 1), under the rules' refinement reading."""
     kind = rules.refinement
-    if kind == "g+1":
+    if kind == "g+1":  # SPEC
         return max(planned_length, produced + 1)
+    if kind == "g":
+        return max(planned_length, produced)
+    if kind == "eviction":  # raised only when the request is evicted (`refine_at_eviction`)
+        return planned_length
+    if kind == "doubling":
+        return _doubled(planned_length, produced + 1)
+    return _mutant_refine(kind, planned_length, produced)
+
+
+def refine_at_eviction(rules: Rules, planned_length: int, produced: int) -> int:
+    """The planned length an evicted request keeps: it ran `produced` tokens without finishing."""
+    kind = rules.refinement
+    if kind in ("g+1", "eviction"):
+        return max(planned_length, produced + 1)
+    if kind == "g":
+        return max(planned_length, produced)
+    if kind == "doubling":
+        return _doubled(planned_length, produced + 1)
+    return _mutant_refine(kind, planned_length, produced)
+
+
+def _doubled(planned_length: int, at_least: int) -> int:
+    """The planned length doubled as often as needed to reach `at_least`."""
+    while planned_length < at_least:
+        planned_length *= 2
+    return planned_length
+
+
+def _mutant_refine(kind: str, planned_length: int, produced: int) -> int:
     if kind == "none":  # MUTANT: the plan forgets that the request outlived it
         return planned_length
     if kind == "overshoot":  # MUTANT: no longer a lower bound
@@ -138,17 +223,60 @@ def refine(rules: Rules, planned_length: int, produced: int) -> int:
     return produced + 1  # "forget", MUTANT: can decrease
 
 
-def planned_end_floor(rules: Rules) -> int:
-    """The closed form of `refine` that the fast engine uses between events: a request running since p with
-    planned length L plans at round t to end at max(p + L, t + floor) (tests/test_rules.py checks it)."""
-    if rules.refinement == "g+1":
+def planned_end_floor(rules: Rules) -> int | None:
+    """How the fast engine plans a running request between events. 1: a request running since p with planned
+    length L plans to end at max(p + L, t + 1) at round t (SPEC's refinement, planned by the refined bound).
+    None: it plans to end at p + L, its end fixed at admission, and holds nothing in the plan once that has
+    passed (refinement to g or only at eviction, or planning by the starting bound: at every point x >= t + 1
+    these plan exactly so). Doubling moves planned ends at rounds of their own, which the engine visits
+    (`next_doubling`). tests/test_rules.py checks each against `refine` step by step."""
+    if rules.planning_basis == "refined" and rules.refinement in ("g+1", "doubling"):
         return 1
-    raise ValueError(f"refinement {rules.refinement!r} has no planned-end floor")
+    return None
+
+
+def next_doubling(rules: Rules, start: int, planned_length: int) -> int | None:
+    """The round at which a request running since `start` with planned length L raises it next: under doubling
+    at start + L (it has produced L tokens without finishing); None for the other readings."""
+    return start + planned_length if rules.refinement == "doubling" else None
 
 
 def refined_after_eviction(rules: Rules, planned_length: int, produced: int, prompt: int, capacity: int) -> int:
     """An evicted request ran `produced` tokens without finishing: it keeps that knowledge (capped)."""
-    return cap(rules, refine(rules, planned_length, produced), prompt, capacity)
+    return cap(rules, refine_at_eviction(rules, planned_length, produced), prompt, capacity)
+
+
+def planning_length(rules: Rules, current: int, at_admission: int) -> int:
+    """The planned length that admission plans a running request by: its refined one (SPEC), or the one it
+    started this run with."""
+    return current if rules.planning_basis == "refined" else at_admission
+
+
+def model_instance(rules: Rules, instance: Instance) -> Instance:
+    """The instance the round loop runs (refused, one line, if a request cannot fit alone in whole KV blocks).
+    Under prefill as a round of its own, a request started at p spends round
+    p on its prompt and produces its k-th token in round p + k: it holds prompt + (tau - p - 1) at tau = p + 1 ..
+    p + output + 1. That is exactly SPEC's model for prompt - 1 and output + 1 (so the prefill round counts in
+    the latency), with its bounds and prediction counted in rounds too (+ 1)."""
+    if rules.block_size > 1:
+        for i, r in enumerate(instance.requests):
+            if held(rules, r.prompt, r.output) > instance.capacity:
+                raise ValueError(f"request {i}: cannot fit alone in KV blocks of {rules.block_size} tokens: "
+                                 f"prompt {r.prompt} + output {r.output} rounds up to "
+                                 f"{held(rules, r.prompt, r.output)} > capacity {instance.capacity}")
+    if rules.prefill == "first_output":
+        return instance
+    return Instance.model(instance.capacity, (
+        replace(r, prompt=r.prompt - 1, output=r.output + 1, lower=r.lower + 1, upper=r.upper + 1,
+                predicted=None if r.predicted is None else r.predicted + 1) for r in instance.requests))
+
+
+def held(rules: Rules, prompt: int, rounds: int) -> int:
+    """The memory a request holds after running `rounds` >= 1 rounds: prompt + rounds tokens, counted in whole
+    KV blocks when block_size > 1."""
+    tokens = prompt + rounds
+    b = rules.block_size
+    return tokens if b == 1 else -(-tokens // b) * b
 
 
 def tie_ranks(rules: Rules, n: int) -> list[int]:
@@ -191,6 +319,6 @@ def evictions_needed(rules: Rules, sizes: list[int], need: int, capacity: int) -
     return k
 
 
-def memory_admits(need: int, prompt: int, capacity: int) -> bool:
-    """The vLLM-like admission test: the request fits next round (it holds prompt + 1 at t + 1)."""
-    return need + prompt + 1 <= capacity
+def memory_admits(rules: Rules, need: int, prompt: int, capacity: int) -> bool:
+    """The vLLM-like admission test: the request fits next round (it holds `held(prompt, 1)` at t + 1)."""
+    return need + held(rules, prompt, 1) <= capacity

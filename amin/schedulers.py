@@ -40,6 +40,7 @@ class Job:
     evictions: int = 0
     wasted_tokens: int = 0
     completion: int | None = None
+    run_planned_length: int = 0  # the planned length this run was admitted with
 
     @property
     def status(self) -> str:
@@ -56,48 +57,56 @@ class Job:
 class PlanningCheck:
     """The MC-SF admission test: would the running jobs plus the new starts fit at every planned end point?
 
-    Memory under the plan is linear between planned end points and drops only
-    after them, so checking those points suffices (SPEC section 2). Candidates
-    arrive in ascending planned length, so each test is one pass over the
-    points: O(running + admitted) per candidate.
+    Each planned job holds `rules.held(prompt, x - start)` at every point x up to its planned end. That only
+    grows between planned end points and drops only after them, so checking those points suffices (SPEC
+    section 2). Running jobs are planned by `rules.planning_length` (their refined planned length, or the one
+    they were admitted with); a job whose planned end lies before t + 1 plans nothing more. Candidates arrive in
+    ascending planned length, so each test is one pass over the points: O(running + admitted) per candidate.
     """
 
-    def __init__(self, running: Sequence[Job], t: int, capacity: int) -> None:
+    def __init__(self, running: Sequence[Job], t: int, capacity: int, rules: Rules = R.SPEC_READING) -> None:
         self.t = t
         self.capacity = capacity
-        # Each planned job contributes (prompt - start) + x to memory at every point x <= its planned end.
-        self.items: list[tuple[int, int]] = [(j.planned_end, j.request.prompt - j.start) for j in running]  # type: ignore[operator]
-        self.load: dict[int, int] = {}  # planned end point x -> planned memory at x
-        # Suffix sums over ends in descending order: O(R log R).
-        items = sorted(self.items, reverse=True)
-        acc_c = acc_n = k = 0
-        for end in sorted({e for e, _ in items}, reverse=True):
-            while k < len(items) and items[k][0] >= end:
-                acc_c += items[k][1]
-                acc_n += 1
-                k += 1
-            self.load[end] = acc_c + acc_n * end
+        self.rules = rules
+        self.items: list[tuple[int, int, int]] = []  # (planned end, prompt, start)
+        for j in running:
+            assert j.start is not None
+            end = j.start + R.planning_length(rules, j.planned_length, j.run_planned_length)
+            if end >= t + 1:
+                self.items.append((end, j.request.prompt, j.start))
+        self.load: dict[int, int] = {}  # planned end point -> planned memory there
+        if rules.block_size == 1:  # memory linear in x: suffix sums over the ends, descending, O(R log R)
+            items = sorted(self.items, reverse=True)
+            acc_c = acc_n = k = 0
+            for end in sorted({e for e, _, _ in items}, reverse=True):
+                while k < len(items) and items[k][0] >= end:
+                    acc_c += items[k][1] - items[k][2]
+                    acc_n += 1
+                    k += 1
+                self.load[end] = acc_c + acc_n * end
+        else:
+            self.load = {x: self._at(x) for x in {e for e, _, _ in self.items}}
+
+    def _at(self, x: int) -> int:
+        return sum(R.held(self.rules, s, x - p) for e, s, p in self.items if e >= x)
 
     def fits(self, prompt: int, planned_length: int) -> bool:
         end = self.t + planned_length
-        c = prompt - self.t
-        if end not in self.load:
-            at_end = sum(cj + end for e, cj in self.items if e >= end) + c + end
-        else:
-            at_end = self.load[end] + c + end
-        if at_end > self.capacity:
+        own = R.held(self.rules, prompt, end - self.t)
+        at_end = self.load[end] if end in self.load else self._at(end)
+        if at_end + own > self.capacity:
             return False
-        return all(v + c + x <= self.capacity for x, v in self.load.items() if x < end)
+        return all(v + R.held(self.rules, prompt, x - self.t) <= self.capacity for x, v in self.load.items()
+                   if x < end)
 
     def add(self, prompt: int, planned_length: int) -> None:
         end = self.t + planned_length
-        c = prompt - self.t
         if end not in self.load:
-            self.load[end] = sum(cj + end for e, cj in self.items if e >= end)
+            self.load[end] = self._at(end)
         for x in self.load:
             if x <= end:
-                self.load[x] += c + x
-        self.items.append((end, c))
+                self.load[x] += R.held(self.rules, prompt, x - self.t)
+        self.items.append((end, prompt, self.t))
 
     def try_add(self, job: Job) -> bool:
         if not self.fits(job.request.prompt, job.planned_length):
@@ -109,14 +118,15 @@ class PlanningCheck:
 class MemoryCheck:
     """FCFS admission (vLLM-like): admit while next round's memory stays within capacity (`rules.memory_admits`)."""
 
-    def __init__(self, need: int, capacity: int) -> None:
+    def __init__(self, need: int, capacity: int, rules: Rules = R.SPEC_READING) -> None:
         self.need = need
         self.capacity = capacity
+        self.rules = rules
 
     def try_add(self, job: Job) -> bool:
-        if not R.memory_admits(self.need, job.request.prompt, self.capacity):
+        if not R.memory_admits(self.rules, self.need, job.request.prompt, self.capacity):
             return False
-        self.need += job.request.prompt + 1
+        self.need += R.held(self.rules, job.request.prompt, 1)
         return True
 
 
@@ -174,13 +184,17 @@ class Scheduler:
     def admission(self, running: Sequence[Job], t: int, capacity: int, need: int) -> PlanningCheck | MemoryCheck:
         """A fresh admission test for round t; its try_add(job) admits or refuses one candidate."""
         if self.rules.admission == "memory":
-            return MemoryCheck(need, capacity)
-        return PlanningCheck(running, t, capacity)
+            return MemoryCheck(need, capacity, self.rules)
+        return PlanningCheck(running, t, capacity, self.rules)
 
     # --- loop hooks: SPEC behaviour; override only for a different round -------
     def refine(self, planned_length: int, produced: int) -> int:
         """A running job that produced `produced` tokens without finishing has output >= produced + 1."""
         return R.refine(self.rules, planned_length, produced)
+
+    def refine_at_eviction(self, planned_length: int, produced: int) -> int:
+        """An evicted job ran `produced` tokens without finishing: the planned length it keeps."""
+        return R.refine_at_eviction(self.rules, planned_length, produced)
 
     def cap(self, planned_length: int, prompt: int, capacity: int) -> int:
         """No request can ever hold more than the capacity."""
@@ -200,7 +214,7 @@ class Scheduler:
 
     def choose_evictions(self, ordered: Sequence[Job], need: int, capacity: int) -> list[Job]:
         """Evict in the given order until next round's memory `need` fits the capacity."""
-        sizes = [job.request.prompt + job.progress + 1 for job in ordered]
+        sizes = [R.held(self.rules, job.request.prompt, job.progress + 1) for job in ordered]
         return list(ordered[: R.evictions_needed(self.rules, sizes, need, capacity)])
 
 

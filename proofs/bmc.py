@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import z3
@@ -49,6 +49,7 @@ class ProofSpec:
     statement: str = ""
     lemmas: tuple[str, ...] = ()
     lemma_requests: int | None = None  # slots for the induction (default: the box's requests)
+    reading: str = "spec"  # amin.rules.READINGS: the reading of the paper the proof is about
 
     @property
     def induction_requests(self) -> int:
@@ -81,6 +82,7 @@ class ProofSpec:
             "mutants": list(self.mutants),
             "tie_break": self.tie_break,
             "statement": self.statement,
+            "reading": self.reading,
             "covered": self.covered(),
             "lemmas": list(self.lemmas),
             "induction_covers": self.induction_covers(),
@@ -94,7 +96,8 @@ class ProofSpec:
 
 
 def standard_specs(
-    requests: int = 3, capacity: int = 12, output: int = 8, arrival: int = 2, tie_break: str = "any", depth: int = 6
+    requests: int = 3, capacity: int = 12, output: int = 8, arrival: int = 2, tie_break: str = "any", depth: int = 6,
+    reading: str = "spec",
 ) -> list[ProofSpec]:
     """The proofs `amin prove` runs. Safety claims: a `depth`-round BMC over the box plus the induction (base case and
     one-round lemmas, `proofs.lemma`) for the same number of requests. C16: a complete BMC over a small box (its
@@ -104,7 +107,7 @@ def standard_specs(
     small = Box(min(requests, 2), min(capacity, 8), min(output, 3), min(arrival, 1), correct=False)
     Hs = termination_horizon(small)
     safety = ("invariant", "memory")
-    return [
+    specs = [
         ProofSpec(
             "C1",
             "amax",
@@ -174,6 +177,7 @@ def standard_specs(
             requests,
         ),
     ]
+    return [replace(spec, reading=reading) for spec in specs]
 
 
 def violation_terms(un: Any, kinds: Sequence[str]) -> Any:
@@ -199,7 +203,7 @@ def violation_terms(un: Any, kinds: Sequence[str]) -> Any:
 def check(spec: ProofSpec, mutant: str | None = None, seed: int = 0) -> dict[str, Any]:
     """Run one proof (or one mutant of it) in this process; returns a JSON-ready result."""
     t0 = time.perf_counter()
-    sem = Semantics.of(spec.scheduler, tie_break=spec.tie_break)
+    sem = Semantics.of(spec.scheduler, tie_break=spec.tie_break, reading=spec.reading)
     if mutant is not None:
         sem = MUTANTS[mutant].semantics(sem)
     inst = symbolic_instance(spec.box.requests, sem, spec.box)
@@ -231,7 +235,8 @@ def check(spec: ProofSpec, mutant: str | None = None, seed: int = 0) -> dict[str
         out["ranks"] = ranks
         out["violation"] = v.to_dict() if v else None
         out["trace"] = format_trace(trace, instance.capacity)
-        out["replay"] = replay(instance, spec.scheduler, mutant, ranks, spec.horizon, spec.kinds, out["violation"])
+        out["replay"] = replay(instance, spec.scheduler, mutant, ranks, spec.horizon, spec.kinds, out["violation"],
+                               spec.reading)
     else:
         out["verdict"] = "unknown"
         out["reason"] = solver.reason_unknown()
@@ -247,13 +252,14 @@ def replay(
     horizon: int,
     kinds: Sequence[str],
     expected: dict[str, Any] | None,
+    reading: str = "spec",
 ) -> dict[str, Any]:
     """Run the simulator (the real scheduler or the mutant subclass) round by round; the same violation must appear
     at the same round."""
     from amin.model import load_instance
 
     inst = load_instance(instance)
-    sched = engine_scheduler(scheduler, mutant, ranks)
+    sched = engine_scheduler(scheduler, mutant, ranks, reading)
     trace, initial = engine_trace(inst, sched, horizon)
     v = first_violation(
         trace,
@@ -369,11 +375,12 @@ def run_spec(
         n = spec.induction_requests
         row.induction.append(
             _isolated(
-                check_base, timeout, {"lemma": "base"}, spec.scheduler, n, spec.claim, spec.box.correct, None, seed
+                check_base, timeout, {"lemma": "base"}, spec.scheduler, n, spec.claim, spec.box.correct, None, seed,
+                spec.reading,
             )
         )
         for name in spec.lemmas:
-            row.induction.append(_isolated(check_lemma, timeout, {"lemma": name}, name, n, None, seed))
+            row.induction.append(_isolated(check_lemma, timeout, {"lemma": name}, name, n, None, seed, spec.reading))
     if with_mutants:
         row.mutants = [_isolated(check, timeout, {**label, "mutant": m}, spec, m, seed) for m in spec.mutants]
     return row

@@ -57,16 +57,17 @@ def compare(
     ranks: Sequence[int] | None = None,
     horizon: int | None = None,
     seed: int = 0,
+    reading: str = "spec",
 ) -> Mismatch | None:
     """Run both sides on one instance over `horizon` rounds (default: the engine's makespan + 2)."""
-    sched = engine_scheduler(scheduler, mutant, ranks)
+    sched = engine_scheduler(scheduler, mutant, ranks, reading)
     if horizon is None:
         try:
             horizon = simulate(instance, sched).makespan + 2
         except Exception:  # a mutant may not terminate: compare a fixed window instead
             horizon = 3 * sum(r.output for r in instance.requests) + max(r.arrival for r in instance.requests) + 2
-        sched = engine_scheduler(scheduler, mutant, ranks)
-    sem = Semantics.of(scheduler)
+        sched = engine_scheduler(scheduler, mutant, ranks, reading)
+    sem = Semantics.of(scheduler, reading=reading)
     if mutant is not None:
         sem = MUTANTS[mutant].semantics(sem)
     inst = fixed_instance(instance, sem, ranks)

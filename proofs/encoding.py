@@ -15,7 +15,7 @@ from typing import Any
 import z3
 
 from amin.model import Instance, Request
-from amin.rules import BUILT_IN, Rules
+from amin.rules import BUILT_IN, MUTANT, READINGS, Rules
 
 SCHEDULERS = ("hsf", "amax", "amin", "fcfs")  # mcsf plans with point predictions, which the encoding does not model
 
@@ -31,17 +31,22 @@ class Semantics:
     def __post_init__(self) -> None:
         if self.rules.planned_from == "predicted":
             raise ValueError("the encoding does not model point predictions (mcsf)")
+        why = unencoded(self.rules)
+        if why is not None:
+            raise ValueError(f"the encoding cannot follow these rules: {why}")
 
     @classmethod
-    def of(cls, scheduler: str, tie_break: str = "index") -> Semantics:
-        """A built-in scheduler's rules; `tie_break` "index" or "any" (a symbolic permutation: covers every seed)."""
+    def of(cls, scheduler: str, tie_break: str = "index", reading: str = "spec") -> Semantics:
+        """A built-in scheduler's rules under a reading (`amin.rules.READINGS`); `tie_break` "index" or "any" (a
+        symbolic permutation: covers every seed)."""
         if scheduler not in SCHEDULERS:
             raise ValueError(
                 f"unknown scheduler {scheduler!r} for the encoding (choose from {', '.join(SCHEDULERS)})"
             )
         if tie_break not in ("index", "any"):
             raise ValueError(f"unknown tie_break {tie_break!r} (index or any)")
-        return cls(BUILT_IN[scheduler].with_options(tie_break="index"), symbolic_ties=tie_break == "any")
+        fields = READINGS[reading].fields
+        return cls(BUILT_IN[scheduler].with_options(**fields, tie_break="index"), symbolic_ties=tie_break == "any")
 
     @property
     def scheduler(self) -> str:
@@ -213,10 +218,16 @@ def cap(sem: Semantics, inst: SymInstance, i: int, L: Any) -> Any:
 
 
 def refine(sem: Semantics, L: Any, g: Any) -> Any:
-    """`amin.rules.refine` as a term, every value of the record's `refinement` (mutants included)."""
+    """`amin.rules.refine` as a term, every value of the record's `refinement` (readings and mutants)."""
     kind = sem.rules.refinement
     if kind == "g+1":
         return _max(L, g + 1)
+    if kind == "g":
+        return _max(L, g)
+    if kind == "eviction":
+        return L
+    if kind == "doubling":  # progress grows by one per round, so one doubling per round reaches g + 1
+        return z3.If(g + 1 <= L, L, 2 * L)
     if kind == "none":
         return L
     if kind == "overshoot":
@@ -224,6 +235,28 @@ def refine(sem: Semantics, L: Any, g: Any) -> Any:
     if kind == "forget":
         return g + 1
     raise ValueError(f"the encoding has no term for refinement {kind!r}")
+
+
+def refine_at_eviction(sem: Semantics, L: Any, g: Any) -> Any:
+    """`amin.rules.refine_at_eviction` as a term."""
+    kind = sem.rules.refinement
+    if kind in ("g+1", "eviction"):
+        return _max(L, g + 1)
+    return refine(sem, L, g)
+
+
+ENCODED_READINGS = {"refinement": ("g+1", "g", "eviction", "doubling", *MUTANT["refinement"]),
+                    "planning_basis": ("refined",), "admission_stop": ("first_misfit",), "prefill": ("first_output",),
+                    "block_size": (1,)}
+"""The values of each reading the encoding has terms for; `unencoded` names the first other one."""
+
+
+def unencoded(rules: Rules) -> str | None:
+    """Why the encoding cannot follow these rules (one reading it has no terms for), or None."""
+    for name, values in ENCODED_READINGS.items():
+        if getattr(rules, name) not in values:
+            return f"{name} = {getattr(rules, name)!r} is not encoded (encoded: {', '.join(map(str, values))})"
+    return None
 
 
 def initial_planned_length(sem: Semantics, inst: SymInstance, i: int) -> Any:
@@ -295,7 +328,7 @@ def round_step(sem: Semantics, inst: SymInstance, st: State, t: Any) -> tuple[Ro
     any_evicted = z3.Or(*evicted)
     run2 = [z3.And(run1[i], z3.Not(evicted[i])) for i in idx]
     need2 = need - _ite_sum([(evicted[i], w[i]) for i in idx], zero)
-    L2 = [z3.If(evicted[i], cap(sem, inst, i, refine(sem, L1[i], st.g[i])), L1[i]) for i in idx]
+    L2 = [z3.If(evicted[i], cap(sem, inst, i, refine_at_eviction(sem, L1[i], st.g[i])), L1[i]) for i in idx]
     # 4. Admit: waiting at the start of the round (so never this round's evictees) and arrived.
     cand = [z3.And(inst.present[i], z3.Not(st.done[i]), z3.Not(st.run[i]), a[i] <= t) for i in idx]
 
@@ -317,7 +350,9 @@ def round_step(sem: Semantics, inst: SymInstance, st: State, t: Any) -> tuple[Ro
         e = [z3.If(run2[k], L2[k] - st.g[k], L2[k]) for k in idx]
         base = [z3.If(run2[k], s[k] + st.g[k], s[k]) for k in idx]
         for i in idx:
-            member = [z3.Or(run2[k], z3.And(cand[k], z3.Or(before[i][k], z3.BoolVal(k == i)))) for k in idx]
+            # A running request whose planned end has passed (refined to g, or only at eviction) plans nothing.
+            member = [z3.Or(z3.And(run2[k], e[k] >= 1), z3.And(cand[k], z3.Or(before[i][k], z3.BoolVal(k == i))))
+                      for k in idx]
             # PlanningCheck.fits: every planned end point up to i's own end, with i and the earlier candidates added.
             checks = []
             for j in idx:

@@ -77,10 +77,12 @@ def _lemmas(sem: Semantics) -> list[tuple[str, str]]:
 LEMMAS = dict(_lemmas(Semantics.of("amin")))
 
 
-def check_lemma(name: str, requests: int, mutant: str | None = None, seed: int = 0) -> dict[str, Any]:
+def check_lemma(name: str, requests: int, mutant: str | None = None, seed: int = 0,
+                reading: str = "spec") -> dict[str, Any]:
     """Prove one lemma for every state with `requests` slots (any capacity, any lengths); sat: a counterexample."""
     t0 = time.perf_counter()
-    sem = Semantics.of("amin", tie_break="any")  # initial planned lengths play no role: L is symbolic in the state
+    # Initial planned lengths play no role: L is symbolic in the state.
+    sem = Semantics.of("amin", tie_break="any", reading=reading)
     if mutant is not None:
         sem = MUTANTS[mutant].semantics(sem)
     inst = symbolic_instance(requests, sem, None, prefix="k_")
@@ -158,12 +160,13 @@ def check_lemma(name: str, requests: int, mutant: str | None = None, seed: int =
 
 
 def check_base(
-    scheduler: str, requests: int, claim: str = "", correct: bool = False, mutant: str | None = None, seed: int = 0
+    scheduler: str, requests: int, claim: str = "", correct: bool = False, mutant: str | None = None, seed: int = 0,
+    reading: str = "spec",
 ) -> dict[str, Any]:
     """The base case: the initial state of `scheduler` satisfies the invariant (and, for C1/hsf, L >= o; for C3,
     L <= o when l <= o), for every instance with `requests` slots."""
     t0 = time.perf_counter()
-    sem = Semantics.of(scheduler, tie_break="any")
+    sem = Semantics.of(scheduler, tie_break="any", reading=reading)
     if mutant is not None:
         sem = MUTANTS[mutant].semantics(sem)
     inst = symbolic_instance(requests, sem, None, prefix="b_")

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from amin.rules import BUILT_IN, Rules
+from amin.rules import BUILT_IN, READINGS, Rules
 from amin.schedulers import RuleScheduler, Scheduler
 
 from .encoding import Semantics
@@ -50,8 +50,11 @@ MUTANTS: dict[str, Mutant] = {
 }
 
 
-def engine_scheduler(base: str, mutant: str | None, ranks: Sequence[int] | None = None) -> Scheduler:
-    """The simulator's scheduler for a proof row: the real one or a mutant, index tie-break or the tie ranks a
-    model chose (an option of the record, not a patch)."""
-    rules = BUILT_IN[base] if mutant is None else MUTANTS[mutant].apply(BUILT_IN[base])
+def engine_scheduler(base: str, mutant: str | None, ranks: Sequence[int] | None = None,
+                     reading: str = "spec") -> Scheduler:
+    """The simulator's scheduler for a proof row: the real one or a mutant, under a reading, index tie-break or
+    the tie ranks a model chose (an option of the record, not a patch)."""
+    rules = BUILT_IN[base].with_options(**READINGS[reading].fields)
+    if mutant is not None:
+        rules = MUTANTS[mutant].apply(rules)
     return RuleScheduler(rules, tie_break="index", tie_ranks=None if ranks is None else tuple(int(r) for r in ranks))

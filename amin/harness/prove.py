@@ -59,8 +59,23 @@ def add_prove(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--update", action="store_true",
                    help="replace the evidence file even when this run covers less than the stored one")
+    p.add_argument("--readings", type=_readings, default=(),
+                   help="other readings of the paper (comma-separated names from amin.rules.READINGS, or 'all') "
+                   "under which to re-run each claim's bounded proof; their outcomes become the claims' conditions "
+                   "(default: none)")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=run_prove)
+
+
+def _readings(text: str) -> tuple[str, ...]:
+    from amin.rules import READINGS
+
+    names = [n for n in READINGS if n != "spec"] if text.strip() == "all" else [n.strip() for n in text.split(",")]
+    unknown = [n for n in names if n not in READINGS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown reading {(unknown or [text])[0]!r} (choose from "
+                                         f"{', '.join(READINGS)}, or all)")
+    return tuple(n for n in names if n != "spec")
 
 
 def run_prove(args: argparse.Namespace) -> int:
@@ -85,6 +100,7 @@ def run_prove(args: argparse.Namespace) -> int:
         bar.set_postfix_str(f"{spec.claim} {spec.scheduler}")
         rows.append(prove_row(spec, args))
     bar.close()
+    readings = reading_outcomes(specs, args)
     out_dir = Path(args.out)
     files = save_counterexamples(rows, out_dir)
     result = {
@@ -92,8 +108,9 @@ def run_prove(args: argparse.Namespace) -> int:
         "counterexample_files": [str(f) for f in files],
         "seconds": round(time.perf_counter() - t0, 3),
     }
+    result["readings"] = readings
     if args.evidence != "-":
-        written = write_evidence(args.evidence, evidence(rows, _command(args), args), update=args.update)
+        written = write_evidence(args.evidence, evidence(rows, _command(args), args, readings), update=args.update)
         result["evidence"] = args.evidence if written.written else None
         if not written.written:
             print(f"amin prove: {args.evidence} kept: it covers more than this run ({written.reason}); pass "
@@ -104,9 +121,43 @@ def run_prove(args: argparse.Namespace) -> int:
         print_json(result)
     else:
         print(table(rows))
+        for claim, outcomes in readings.items():
+            print(f"{claim} under other readings: " + "; ".join(f"{k}: {v}" for k, v in outcomes.items()))
         if files:
             print(f"\n{len(files)} counterexample file(s) in {out_dir}")
     return 0
+
+
+def reading_outcomes(specs: list[Any], args: argparse.Namespace) -> dict[str, dict[str, str]]:
+    """Each claim's bounded proof (no induction, no mutants) re-run under every reading asked for: claim ->
+    reading -> "holds in the box" / "refuted: ..." (a Z3 counterexample replayed in the engine) / "not encoded"."""
+    from dataclasses import replace
+
+    from amin.rules import READINGS, SPEC_READING
+    from proofs.bmc import check
+    from proofs.encoding import unencoded
+
+    out: dict[str, dict[str, str]] = {}
+    for reading in args.readings:
+        why = unencoded(SPEC_READING.with_options(**READINGS[reading].fields))
+        for spec in specs:
+            if spec.claim == "HSF":
+                continue
+            mine = out.setdefault(spec.claim, {})
+            if why is not None:
+                mine[reading] = "not encoded"
+                continue
+            res = check(replace(spec, reading=reading), None, args.seed)
+            verdict = res["verdict"]
+            if verdict == "counterexample":
+                replayed = "replayed in the engine" if res.get("replay", {}).get("matches") else "NOT replayed"
+                kind = (res.get("violation") or {}).get("kind", "violation")
+                verdict = f"refuted ({spec.scheduler}: {kind}, {replayed})"
+            elif verdict == "proved":
+                verdict = f"holds ({spec.scheduler}, BMC box)"
+            prior = mine.get(reading)
+            mine[reading] = verdict if prior is None else f"{prior}; {verdict}"
+    return out
 
 
 def prove_row(spec: Any, args: argparse.Namespace) -> Any:
@@ -165,6 +216,8 @@ def save_counterexamples(rows: list[Any], out_dir: Path) -> list[Path]:
 
 def _command(args: argparse.Namespace) -> str:
     parts = ["amin prove"] + [f"--claim {c}" for c in (args.claim or [])]
+    if args.readings:
+        parts.append(f"--readings {','.join(args.readings)}")
     parts += [
         f"--max-requests {args.max_requests}",
         f"--max-capacity {args.max_capacity}",
@@ -176,7 +229,8 @@ def _command(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def evidence(rows: list[Any], command: str, args: argparse.Namespace) -> dict[str, Any]:
+def evidence(rows: list[Any], command: str, args: argparse.Namespace,
+             readings: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
     """The proofs' evidence document: one entry per ledger claim (HSF safety is not a ledger claim; it is
     reported in the table and docs/proofs.md). A claim is proved when every scheduler's proof of it is."""
     by_claim: dict[str, list[Any]] = {}
@@ -202,10 +256,14 @@ def evidence(rows: list[Any], command: str, args: argparse.Namespace) -> dict[st
             for r in rs
         ) + ("; Z3 proves these of the encoding, which differential tests tie to the engine"
              + ("; the horizon is composed from the one-round lemmas by hand (docs/proofs.md)" if cid == "C16" else ""))
+        outcomes = (readings or {}).get(cid, {})
+        conditions = "SPEC's reading" + ("; other readings: " + "; ".join(f"{k}: {v}" for k, v in outcomes.items())
+                                         if outcomes else "")
         claims.append(ClaimEvidence(
             id=cid,
             verdict=verdict,
             summary=summary,
+            conditions=conditions,
             box="; ".join(f"BMC {r.spec.covered()}; induction {r.spec.induction_covers()}" for r in rs),
             evidence=("proofs/bmc.py", "proofs/lemma.py", "docs/proofs.md", command),
             seeds=tuple(sorted({int(r.proof.get("seed", 0)) for r in rs})),
