@@ -18,16 +18,17 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NoReturn, TextIO
 
-# name -> "module:function"; the function adds the subcommand's arguments and sets `func`.
-COMMANDS: dict[str, str] = {
-    "simulate": "amin.cli:add_simulate",
-    "solve": "optimal.cli:add_solve",
-    "prove": "amin.harness.prove:add_prove",
-    "search": "amin.search.cli:add_search",
-    "replay": "amin.search.cli:add_replay",
-    "claims": "amin.harness.ledger:add_claims",
-    "report": "amin.report.cli:add_report",
-    "verify": "amin.verify:add_verify",
+# name -> (one-line help, "module:function"); the function adds the subcommand's arguments and sets `func`.
+# Only the command being run is imported, so `amin simulate` never loads a solver, Z3, Hypothesis or plotting.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "simulate": ("run one scheduler on an instance file or a request trace", "amin.cli:add_simulate"),
+    "solve": ("the hindsight optimum (exact integer program), or a bracket around it", "optimal.cli:add_solve"),
+    "prove": ("prove the schedulers' invariants with Z3 (and refute their mutants)", "amin.harness.prove:add_prove"),
+    "search": ("targeted adversarial search for a bad instance", "amin.search.cli:add_search"),
+    "replay": ("re-evaluate a counterexample corpus", "amin.search.cli:add_replay"),
+    "claims": ("merge the evidence files into the claims ledger", "amin.harness.ledger:add_claims"),
+    "report": ("replicate the paper's experiments on the bundled real traces", "amin.report.cli:add_report"),
+    "verify": ("run the verification battery on your own scheduler", "amin.verify:add_verify"),
 }
 
 
@@ -175,7 +176,9 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 
 # --- entry point -----------------------------------------------------------------
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; every subcommand is listed, but only `command` (all of them if None) is built in full, which
+    imports its module."""
     parser = _Parser(
         prog="amin", description="Reference simulator and verification suite for the Amin/Amax LLM schedulers."
     )
@@ -183,7 +186,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"amin {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for target in COMMANDS.values():
+    for name, (text, target) in COMMANDS.items():
+        if command is not None and name != command:
+            sub.add_parser(name, help=text, add_help=False)  # listed in `amin --help`; never parsed
+            continue
         module, func = target.split(":")
         # A command module that fails to import is a bug to surface, never a command to hide.
         adder: Callable[[argparse._SubParsersAction], None] = getattr(importlib.import_module(module), func)
@@ -194,7 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from .model import InstanceError
 
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # --help, --version, or a usage error already printed as one line

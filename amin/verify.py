@@ -23,6 +23,7 @@ from typing import Any
 
 from .check import ScheduleError, check_result
 from .engine import NonTermination, RoundEvent, Simulation
+from .harness.options import positive_int, seconds, seed
 from .isolation import Limits, PolicyFailure, PolicyLoadError, PolicyProcess, PolicyTarget, policy_target
 from .model import Instance, load_instance, save_instance
 from .results import Result
@@ -661,23 +662,23 @@ def add_verify(sub: argparse._SubParsersAction) -> None:
         "runs in a separate process that never sees a true output length.",
     )
     p.add_argument("policy", help="MODULE:CLASS, path/to/file.py:CLASS, or a built-in scheduler name")
-    p.add_argument("--examples", type=int, default=200, help="examples per property (default: 200)")
-    p.add_argument("--seed", type=int, default=0, help="seed (default: 0)")
-    p.add_argument("--out", default="amin-verify", help="where counterexamples are saved (default: ./amin-verify)")
+    p.add_argument("--examples", type=positive_int, default=200, help="examples per property (default: %(default)s)")
+    p.add_argument("--seed", type=seed, default=0, help="seed (default: %(default)s)")
+    p.add_argument("--out", default="amin-verify", help="where counterexamples are saved (default: %(default)s)")
     p.add_argument("--no-ratios", action="store_true", help="skip the ratio measurements (OPT and real trace)")
     p.add_argument("--no-search", action="store_true", help="skip the adversarial search")
     p.add_argument("--replay", metavar="FILE", help="re-run one saved counterexample instead of the battery")
     defaults = Limits()
     p.add_argument(
         "--call-timeout",
-        type=float,
+        type=seconds,
         default=defaults.call_seconds,
         metavar="S",
         help=f"seconds the policy may take to answer one call (default: {defaults.call_seconds:g})",
     )
     p.add_argument(
         "--run-timeout",
-        type=float,
+        type=seconds,
         default=defaults.run_seconds,
         metavar="S",
         help=f"seconds one run may take, and importing the policy (default: {defaults.run_seconds:g})",
@@ -689,8 +690,6 @@ def add_verify(sub: argparse._SubParsersAction) -> None:
 def run_verify(args: argparse.Namespace) -> int:
     from .cli import print_json
 
-    if args.examples < 1:
-        raise ValueError(f"--examples must be >= 1, got {args.examples}")
     limits = Limits(call_seconds=args.call_timeout, run_seconds=args.run_timeout, import_seconds=args.run_timeout)
     target = policy_target(args.policy)
     if args.replay:

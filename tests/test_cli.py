@@ -121,3 +121,59 @@ def test_simulate_reads_a_csv_or_jsonl_trace_and_reports_skipped_rows(tmp_path, 
     jsonl.write_text('{"prompt": 1, "output": 3}\n{"prompt": 1, "output": 3}\n')
     code, out, err = run_cli(capsys, "simulate", str(jsonl), "-s", "hsf", "--capacity", "9", "--json")
     assert code == 0 and json.loads(out)["total_latency"] == 6 and err == ""
+
+
+def test_a_command_imports_only_what_it_needs():
+    # `amin simulate` must not pay for solvers, Z3, Hypothesis, plotting or the harness's schema library.
+    code = (
+        "import sys\n"
+        "from amin.cli import main\n"
+        f"main(['simulate', {str(EXAMPLE)!r}, '-s', 'amin', '--json'])\n"
+        "heavy = ('z3', 'hypothesis', 'cvxpy', 'scipy', 'matplotlib', 'jsonschema', 'tqdm', 'dask', 'highspy',\n"
+        "         'optimal', 'proofs', 'amin.search', 'amin.report')\n"
+        "print('HEAVY:' + ','.join(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "HEAVY:"
+
+
+def _subparsers(parser):
+    import argparse
+
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action
+
+
+def test_every_command_is_listed_with_its_own_help_and_every_default_is_the_real_one():
+    import argparse
+    import re
+
+    from amin.cli import COMMANDS, build_parser
+
+    full = _subparsers(build_parser())
+    listed = {a.dest: a.help for a in full._choices_actions}
+    assert listed == {name: text for name, (text, _) in COMMANDS.items()}
+    for name, sub in full.choices.items():
+        for action in sub._actions:
+            text = action.help or ""
+            m = re.search(r"default: ([^;)]+)", text % {"default": action.default} if "%(default)" in text else text)
+            if m is None or action.default in (None, argparse.SUPPRESS) or isinstance(action.default, bool):
+                continue
+            shown, real = m.group(1).strip(), action.default
+            if shown == "none":  # how the help says "nothing": an empty default
+                assert not real, (name, action.dest, real)
+            elif isinstance(real, (int, float)):
+                assert float(shown) == float(real), (name, action.dest, shown, real)
+            else:
+                assert shown == str(real), (name, action.dest, shown, real)
+
+
+def test_report_help_names_the_grid_defaults():
+    from amin.cli import build_parser
+    from amin.report.grid import DEFAULT, QUICK
+
+    report = _subparsers(build_parser("report")).choices["report"]
+    helps = {a.dest: a.help for a in report._actions}
+    assert f"default: {','.join(map(str, DEFAULT.seeds))}; --quick: {','.join(map(str, QUICK.seeds))}" in helps["seeds"]
+    assert f"default: {DEFAULT.n}; --quick: {QUICK.n}" in helps["requests"]
