@@ -5,7 +5,8 @@ import time: no solver, no Z3, no Hypothesis.
 """
 
 from .check import ScheduleError, check_result, check_schedule, memory_profile, memory_series
-from .engine import NonTermination, RoundEvent, Simulation, simulate
+from .engine import RoundEvent, Simulation, simulate
+from .horizon import NonTermination
 from .model import Instance, InstanceError, PublicRequest, Request, load_instance, make_instance, save_instance
 from .results import Eviction, MemorySeries, Record, Result
 from .schedulers import SCHEDULERS, Job, Scheduler, make_scheduler

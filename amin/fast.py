@@ -19,10 +19,11 @@ import heapq
 import time
 from array import array
 from bisect import bisect_left, bisect_right, insort
+from collections.abc import Sequence
 
 from . import rules as R
 from .horizon import NonTermination, run_budget
-from .model import Instance
+from .model import Instance, PublicRequest, Request
 from .results import Eviction, MemorySeries, Record, Result
 from .rules import Rules
 from .schedulers import SCHEDULERS, RuleScheduler, Scheduler
@@ -35,7 +36,7 @@ def supports(scheduler: Scheduler) -> bool:
     hook) whose rules have the closed forms the engine needs; mutants and user policies run on the reference."""
     if type(scheduler) not in (RuleScheduler, *SCHEDULERS.values()):
         return False
-    rules: Rules = scheduler.rules  # type: ignore[attr-defined]
+    rules: Rules = scheduler.rules
     ordered = rules.admission != "planning" or rules.admission_order == "planned"  # see `_admit_mcsf`
     # KV blocks make memory a staircase, not a line between events: that reading runs on the reference loop.
     return not rules.mutant and rules.cap and ordered and rules.block_size == 1
@@ -124,7 +125,7 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
     per-step cost that claim C6 is about (benchmarks/bench_c6.py)."""
     if not supports(scheduler):
         raise ValueError(f"the fast engine does not support {type(scheduler).__name__}: use engine='reference'")
-    rules: Rules = scheduler.rules  # type: ignore[attr-defined]
+    rules: Rules = scheduler.rules
     instance = R.model_instance(rules, instance)  # prefill as a round of its own, if read so
     reqs = instance.requests
     n = len(reqs)
@@ -134,7 +135,7 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
     output = [r.output for r in reqs]
     arrival = [r.arrival for r in reqs]
     # Same views as the reference loop: only a clairvoyant scheduler (hsf) is handed the true output.
-    views = reqs if rules.clairvoyant else [r.public() for r in reqs]
+    views: Sequence[Request | PublicRequest] = reqs if rules.clairvoyant else [r.public() for r in reqs]
     planned = [R.cap(rules, R.initial_planned_length(rules, v), r.prompt, cap) for v, r in zip(views, reqs,
                                                                                                strict=True)]
     rank: list[int] = []  # tie-break ranks, drawn at the first eviction that needs them (same seeded draw)

@@ -429,13 +429,13 @@ def _rows(path: Path, needed: list[str]) -> Iterator[Mapping[str, Any] | None]:
         absent = [c for c in needed if c not in header]
         if absent:
             raise ValueError(f"{path}: no column '{absent[0]}' (columns: {', '.join(header) or 'none'})")
-        line = reader.line_num
+        last: int = reader.line_num
         for row in reader:
-            first, line = line + 1, reader.line_num
-            if line > first and any("\n" in v or "\r" in v for v in row.values() if isinstance(v, str)):
+            first, last = last + 1, reader.line_num
+            if last > first and any("\n" in v or "\r" in v for v in row.values() if isinstance(v, str)):
                 # A field opened by a quote ran across line ends: a stray quote would silently swallow every
                 # later row into this one, so refuse the file rather than lose them.
-                raise ValueError(f"{path}: line {first}: a quoted field runs on to line {line} (a stray quote?); "
+                raise ValueError(f"{path}: line {first}: a quoted field runs on to line {last} (a stray quote?); "
                                  "a request trace needs one row per line")
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                 continue  # blank lines are not rows

@@ -88,7 +88,7 @@ class VerifyReport:
         }
 
     def table(self) -> str:
-        from .cli import format_table
+        from .harness.console import format_table
 
         rows = [[p.name, p.kind, p.verdict, p.examples, p.detail] for p in self.properties]
         text = format_table(["property", "kind", "verdict", "examples", "detail"], rows)
@@ -688,7 +688,7 @@ def add_verify(sub: argparse._SubParsersAction) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from .cli import print_json
+    from .harness.console import print_json
 
     limits = Limits(call_seconds=args.call_timeout, run_seconds=args.run_timeout, import_seconds=args.run_timeout)
     target = policy_target(args.policy)

@@ -116,7 +116,7 @@ def run_prove(args: argparse.Namespace) -> int:
             print(f"amin prove: {args.evidence} kept: it covers more than this run ({written.reason}); pass "
                   "--update to replace it or --evidence PATH to write elsewhere", file=sys.stderr)
     if args.json:
-        from ..cli import print_json
+        from .console import print_json
 
         print_json(result)
     else:
@@ -167,7 +167,7 @@ def prove_row(spec: Any, args: argparse.Namespace) -> Any:
 
 
 def table(rows: list[Any]) -> str:
-    from ..cli import format_table
+    from .console import format_table
 
     body = [
         [
