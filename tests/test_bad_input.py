@@ -18,7 +18,7 @@ import pytest
 
 from amin.cli import main
 
-SIX = Path(__file__).resolve().parent.parent / "amin" / "examples" / "six_identical.json"
+from .fixtures import SIX_PATH as SIX
 
 
 def _request(**kw: Any) -> dict[str, Any]:

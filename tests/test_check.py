@@ -6,7 +6,7 @@ import pytest
 
 from amin import Eviction, ScheduleError, check_schedule, make_instance, memory_profile
 
-SIX = make_instance(9, [{"prompt": 1, "output": 3, "lower": 1, "upper": 5}] * 6)
+from .fixtures import SIX
 
 
 def test_optimal_six_request_schedule_is_valid():

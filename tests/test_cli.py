@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from amin.cli import main
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "amin" / "examples" / "six_identical.json"
+from .fixtures import SIX_PATH as EXAMPLE
 
 
 def run_cli(capsys, *argv):

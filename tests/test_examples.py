@@ -13,7 +13,7 @@ import pytest
 
 from amin import Instance, Request
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+from .fixtures import EXAMPLES
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)

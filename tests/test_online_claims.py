@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from hypothesis import given, settings
 
@@ -11,7 +10,8 @@ from amin import load_instance, make_instance
 from amin.search.online import progress_order_violation, upper_dependence
 from amin.search.strategies import heterogeneous_instances
 
-ROOT = Path(__file__).resolve().parent.parent
+from .fixtures import ROOT
+
 C5_FILE = ROOT / "reports" / "counterexamples" / "c5_bound_evicts_more_progressed.json"
 
 

@@ -25,9 +25,9 @@ from proofs.lemma import LEMMAS, check_base, check_lemma
 from proofs.mutants import MUTANTS, engine_scheduler
 from proofs.replay import engine_trace, first_violation
 
+from .fixtures import ROOT
 from .strategies import instances
 
-ROOT = Path(__file__).resolve().parents[1]
 CI_BOX = dict(requests=3, capacity=12, output=8, arrival=2)
 
 

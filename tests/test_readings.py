@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from amin import Instance, Request, ScheduleError, check_result, load_instance, make_instance, simulate
 from amin.rules import READINGS
 
+from .fixtures import ROOT, SIX
 from .strategies import instances
 
-SIX = load_instance("amin/examples/six_identical.json")
 # The readings under which amin plans nothing for a request that outlived its planned end, so an admission can
 # overflow the next round (found by the checker; see test_three_readings_let_amin_exceed_the_capacity).
 UNSAFE_FOR_AMIN = {"refine-g", "refine-at-eviction", "plan-initial"}
@@ -101,7 +101,7 @@ def test_kv_blocks_round_memory_up_to_whole_blocks() -> None:
 def test_evicting_by_progress_keeps_the_more_progressed_request() -> None:
     # The C5 counterexample: three identical requests (o = 4, [1, 4], M = 6); under the bound key a re-admitted
     # request keeps its raised bound and a tie evicts the more-progressed one; by progress, never.
-    inst = load_instance("reports/counterexamples/c5_bound_evicts_more_progressed.json")
+    inst = load_instance(ROOT / "reports" / "counterexamples" / "c5_bound_evicts_more_progressed.json")
     assert run(inst, "spec").eviction_log != run(inst, "evict-by-progress").eviction_log
 
 

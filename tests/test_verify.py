@@ -20,7 +20,8 @@ from amin.cli import main
 from amin.isolation import Limits, PolicyProcess
 from amin.verify import find_minimal, information_violation, judge_run, load_policy, replay, verify
 
-ROOT = Path(__file__).resolve().parent.parent
+from .fixtures import ROOT
+
 CORRECT = f"{ROOT}/examples/reserved_fcfs.py:ReservedFCFS"
 EAGER = f"{ROOT}/examples/broken_policy.py:EagerAdmission"
 STRICT = f"{ROOT}/examples/broken_policy.py:StrictReserve"
