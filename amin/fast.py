@@ -37,9 +37,8 @@ def supports(scheduler: Scheduler) -> bool:
     if type(scheduler) not in (RuleScheduler, *SCHEDULERS.values()):
         return False
     rules: Rules = scheduler.rules
-    ordered = rules.admission != "planning" or rules.admission_order == "planned"  # see `_admit_mcsf`
     # KV blocks make memory a staircase, not a line between events: that reading runs on the reference loop.
-    return not rules.mutant and rules.cap and ordered and rules.block_size == 1
+    return not rules.mutant and rules.cap and rules.block_size == 1
 
 
 def _plan_check(plan: list[tuple[int, int, int]], t: int, planned_length: int, prompt: int, capacity: int,
@@ -147,6 +146,7 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
     exact_retry = rules.refinement == "g+1" and rules.planning_basis == "refined"
     skip = rules.admission_stop == "skip"
     doubling = floor == 1 and rules.refinement == "doubling"  # the plan follows each doubling as it happens
+    by_length = rules.admission_order == "planned"  # candidates' planned ends then never decrease (galloping)
 
     def current_planned(j: int, t: int) -> int:
         return R.cap(rules, R.refine(rules, planned[j], t - start[j]), prompt[j], cap)
@@ -278,7 +278,7 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
         while nxt < n and arrival[future[nxt]] <= t:
             j = future[nxt]
             nxt += 1
-            wait(waiting, admission_key(rules, planned[j], arrival[j], j))
+            wait(waiting, admission_key(rules, planned[j], prompt[j], arrival[j], j))
         if doubling and plan and plan[0][0] <= t:
             # Running requests that produced their whole planned length double it now (the reference refines
             # every round; between visits nothing reads the plan).
@@ -295,7 +295,7 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
                                            need, rules)
             elif planning:
                 admitted, next_try = _admit_mcsf(waiting, plan, planned, prompt, t, floor, cap, total_c,
-                                                 len(running))
+                                                 len(running), by_length)
             else:
                 while waiting and R.memory_admits(rules, need, prompt[waiting[0][-1]], cap):
                     j = heappop(waiting)[-1]
@@ -311,7 +311,7 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
                 heappush(ends, (t + output[j]) * n + j)
         if evicted:
             for j in evicted:
-                wait(waiting, admission_key(rules, planned[j], arrival[j], j))
+                wait(waiting, admission_key(rules, planned[j], prompt[j], arrival[j], j))
             # The queue's head may have changed: test it as round t + 1 would (if a job leaves or arrives
             # at t + 1, that round is visited anyway).
             next_try = head_retry(t + 1) or t + 1
@@ -390,15 +390,17 @@ def _admit_skipping(waiting: list[tuple[int, ...]], plan: list[tuple[int, int, i
 
 
 def _admit_mcsf(waiting: list[tuple[int, ...]], plan: list[tuple[int, int, int]], planned: list[int],
-                prompt: list[int], t: int, floor: int | None, capacity: int, total_c: int, running: int) -> tuple[
-                    list[int], int]:
+                prompt: list[int], t: int, floor: int | None, capacity: int, total_c: int, running: int,
+                by_length: bool = True) -> tuple[list[int], int]:
     """Pop the longest prefix of the waiting queue that the MC-SF test admits at round t, add it to `plan`, and
     return it with the first round worth testing the refused head again (_NEVER if the queue is empty). Without
     a planned-end floor, running requests whose planned end has passed plan nothing (`_active`).
 
     The first SEQUENTIAL candidates are tested one by one; a burst beyond them is admitted by galloping
     (1, 2, 4, ... more candidates) and binary search, each probe one `_prefix_fits` sweep over the plan, so a
-    round costs O((R + K) log K) for R running and K admitted requests."""
+    round costs O((R + K) log K) for R running and K admitted requests. Galloping needs candidates whose planned
+    ends never decrease (the MC-SF order by planned length); under another admission order (`by_length` False)
+    every candidate is tested on its own."""
     heappop, heappush = heapq.heappop, heapq.heappush
     lo = _active(plan, t, floor)
     active = plan[lo:] if lo else plan
@@ -406,7 +408,7 @@ def _admit_mcsf(waiting: list[tuple[int, ...]], plan: list[tuple[int, int, int]]
         total_c, running = sum(c for _, c, _ in active), len(active)
     admitted: list[int] = []
     retry = _NEVER
-    while waiting and len(admitted) < SEQUENTIAL:
+    while waiting and (len(admitted) < SEQUENTIAL or not by_length):
         j = waiting[0][-1]
         retry = _plan_check(active, t, planned[j], prompt[j], capacity, total_c, running)
         if retry:
@@ -432,7 +434,7 @@ def _admit_mcsf(waiting: list[tuple[int, ...]], plan: list[tuple[int, int, int]]
             return len(popped) >= upto
 
         # The MC-SF order sorts by planned length, so the candidates' planned ends do not decrease, which
-        # `_prefix_fits` needs (`supports` admits no other order with planning).
+        # `_prefix_fits` needs (the loop above tests every candidate under any other order).
         good, probe = 0, 1  # the first `good` candidates fit together
         while take(probe) and _prefix_fits(active, suffix_c, t + 1, cands[:probe], capacity):
             good, probe = probe, 2 * probe

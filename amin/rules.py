@@ -300,7 +300,7 @@ def eviction_key(rules: Rules, planned_length: int, progress: int, start: int, a
     return (planned_length if rules.eviction_key == "bound" else progress, rank)
 
 
-def admission_key(rules: Rules, planned_length: int, arrival: int, index: int) -> tuple[int, ...]:
+def admission_key(rules: Rules, planned_length: int, prompt: int, arrival: int, index: int) -> tuple[int, ...]:
     """Waiting requests are offered for admission in ascending order of this key."""
     if rules.admission_order == "arrival":
         return (arrival, index)

@@ -179,7 +179,7 @@ class Scheduler:
 
     def admission_priority(self, job: Job) -> tuple[int, ...]:
         """Waiting jobs are offered for admission in ascending order of this key."""
-        return R.admission_key(self.rules, job.planned_length, job.request.arrival, job.index)
+        return R.admission_key(self.rules, job.planned_length, job.request.prompt, job.request.arrival, job.index)
 
     def admission(self, running: Sequence[Job], t: int, capacity: int, need: int) -> PlanningCheck | MemoryCheck:
         """A fresh admission test for round t; its try_add(job) admits or refuses one candidate."""
