@@ -20,11 +20,11 @@ import scipy.sparse as sp
 
 from amin import Instance, load_instance
 
+from .bracket import best_known_schedule
+from .combinatorial import Bound, area_bound, mean_busy_time_bound
 from .model import (
     RequestClass,
     TimeIndexedModel,
-    area_bound_arrays,
-    best_known_schedule,
     build_model,
     exact_model,
     request_classes,
@@ -32,32 +32,6 @@ from .model import (
 )
 
 EXACT_LP_MAX_REQUESTS = 200  # above this, skip simulating the online schedulers for a horizon
-
-
-@dataclass(frozen=True)
-class Bound:
-    """A certified lower bound on the optimal total latency and how it was obtained."""
-
-    value: int
-    method: str  # which bound is largest: "trivial" | "area" | "lp" | "relaxed-lp"
-    seconds: float
-    classes: int = 0
-    stride: int = 1
-    columns: int = 0
-    lp_bound: int | None = None  # the LP relaxation's certified bound alone (None if the LP gave no duals)
-    area_bound: int | None = None  # the order-statistics bound alone (see `area_bound`)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "value": self.value,
-            "method": self.method,
-            "seconds": round(self.seconds, 4),
-            "classes": self.classes,
-            "stride": self.stride,
-            "columns": self.columns,
-            "lp_bound": self.lp_bound,
-            "area_bound": self.area_bound,
-        }
 
 
 def round_down_classes(instance: Instance, max_classes: int) -> tuple[RequestClass, ...]:
@@ -88,9 +62,7 @@ def round_down_classes(instance: Instance, max_classes: int) -> tuple[RequestCla
     groups: dict[tuple[int, int], list[int]] = {}
     for i, key in enumerate(map(tuple, best.tolist())):
         groups.setdefault(key, []).append(i)  # type: ignore[arg-type]
-    return tuple(
-        RequestClass(int(arrivals[m].min()), k[0], k[1], tuple(m)) for k, m in sorted(groups.items())
-    )
+    return tuple(RequestClass(int(arrivals[m].min()), k[0], k[1], tuple(m)) for k, m in sorted(groups.items()))
 
 
 @dataclass(frozen=True)
@@ -107,12 +79,19 @@ class LinearProgram:
     @classmethod
     def of(cls, model: TimeIndexedModel) -> LinearProgram:
         rows = model.memory.shape[0]
-        return cls(model.cost, model.equality, model.counts.astype(float), model.memory,
-                   np.full(rows, float(model.capacity)), model.upper)
+        return cls(
+            model.cost,
+            model.equality,
+            model.counts.astype(float),
+            model.memory,
+            np.full(rows, float(model.capacity)),
+            model.upper,
+        )
 
 
-def relaxed_program(classes: tuple[RequestClass, ...], arrivals: np.ndarray, capacity: int, horizon: int,
-                    stride: int) -> tuple[LinearProgram, int]:
+def relaxed_program(
+    classes: tuple[RequestClass, ...], arrivals: np.ndarray, capacity: int, horizon: int, stride: int
+) -> tuple[LinearProgram, int]:
     """The relaxed model of `lower_bound` as an LP; returns it and its number of start columns.
 
     Start columns: class k, bucket b starts requests somewhere in
@@ -161,8 +140,9 @@ def relaxed_program(classes: tuple[RequestClass, ...], arrivals: np.ndarray, cap
     eq_rhs = np.concatenate([model.counts.astype(float), np.zeros(n_start)])
     ub = sp.hstack([model.memory, sp.csr_matrix((model.memory.shape[0], n_start))]).tocsr()
     upper = np.concatenate([model.upper, np.minimum(model.upper[:n_start], released)])
-    program = LinearProgram(np.concatenate([model.cost, np.zeros(n_start)]), eq, eq_rhs, ub,
-                            np.full(ub.shape[0], float(capacity)), upper)
+    program = LinearProgram(
+        np.concatenate([model.cost, np.zeros(n_start)]), eq, eq_rhs, ub, np.full(ub.shape[0], float(capacity)), upper
+    )
     return program, n_start
 
 
@@ -202,17 +182,9 @@ def certified_lp_bound(lp: LinearProgram, time_limit: float | None) -> float | N
     return best
 
 
-def area_bound(instance: Instance) -> int:
-    """Order statistics: the k-th completion is >= the k-th smallest a_i + o_i and >= S_k / M (`area_bound_arrays`)."""
-    reqs = instance.requests
-    s = np.array([r.prompt for r in reqs], dtype=np.int64)
-    o = np.array([r.output for r in reqs], dtype=np.int64)
-    a = np.array([r.arrival for r in reqs], dtype=np.int64)
-    return area_bound_arrays(s, o, a, instance.capacity)
-
-
-def lower_bound(instance: Instance | Any, time_limit: float | None = None, max_classes: int = 50,
-                *, max_entries: int = 3_000_000) -> Bound:
+def lower_bound(
+    instance: Instance | Any, time_limit: float | None = None, max_classes: int = 50, *, max_entries: int = 3_000_000
+) -> Bound:
     """A certified lower bound on the optimal total latency.
 
     Up to EXACT_LP_MAX_REQUESTS requests with at most `max_classes` distinct kinds:
@@ -222,7 +194,8 @@ def lower_bound(instance: Instance | Any, time_limit: float | None = None, max_c
     release counts, a tail column
     past an estimated horizon, with the stride chosen so the memory matrix has
     about `max_entries` nonzeros. The value is the largest of that LP bound, the
-    order-statistics `area_bound` and the trivial sum of outputs.
+    order-statistics `area_bound`, the mean-busy-time bound (`optimal.combinatorial`)
+    and the trivial sum of outputs.
     """
     clock = time.perf_counter()
     inst = load_instance(instance)
@@ -248,7 +221,14 @@ def lower_bound(instance: Instance | Any, time_limit: float | None = None, max_c
     lp = certified_lp_bound(program, remaining)
     lp_bound = None if lp is None else math.ceil(lp + constant - 1e-6 * max(1.0, abs(lp)))
     area = area_bound(inst)
+
+    busy = mean_busy_time_bound(inst)
     # Report the method that gave the best bound; the LP's own value stays visible in lp_bound.
-    value, method = max((trivial, "trivial"), (area, "area"), (lp_bound if lp_bound is not None else trivial, method),
-                        key=lambda vm: vm[0])
+    value, method = max(
+        (trivial, "trivial"),
+        (area, "area"),
+        (busy, "mean-busy-time"),
+        (lp_bound if lp_bound is not None else trivial, method),
+        key=lambda vm: vm[0],
+    )
     return Bound(value, method, time.perf_counter() - clock, len(classes), stride, columns, lp_bound, area)

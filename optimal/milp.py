@@ -1,9 +1,10 @@
 """The exact hindsight optimum: the SPEC section 4 integer program through cvxpy, solved by HiGHS (or SCIP).
 
-Status discipline: "optimal" only when the solver proved it and its dual bound
-rounds up to the schedule's total latency; otherwise "feasible" (a checked
-schedule and a proved lower bound) or "unknown". Every returned schedule passes
-`amin.check.check_schedule`.
+Status discipline: "optimal" only when a certified lower bound (the solver's
+proved dual bound rounded up, or a combinatorial or Lagrangian bound) equals the
+total latency of a checked schedule; otherwise "feasible" (a checked schedule
+and a proved lower bound) or "unknown". Every returned schedule passes the
+independent checker (`optimal.schedules.check`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from amin import Instance, check_schedule, load_instance
+from amin import Instance, load_instance
 
-from .bounds import LinearProgram, area_bound, certified_lp_bound, lower_bound
+from .bounds import LinearProgram, certified_lp_bound
+from .bracket import ONLINE_MAX_REQUESTS, bracket, online_schedules
+from .colgen import column_generation
+from .combinatorial import combinatorial_bound
 from .model import (
+    KnownSchedule,
+    RequestClass,
     TimeIndexedModel,
-    best_known_schedule,
     canonical_starts,
     counts_from_starts,
     exact_model,
@@ -33,10 +38,18 @@ from .model import (
     starts_from_counts,
     total_latency,
 )
+from .schedules import best_schedule, check
 
 SOLVERS = ("highs", "scip")
-MAX_ENTRIES = 20_000_000  # memory-matrix nonzeros above which the integer program is not even built
 FORMULATIONS = ("auto", "naive", "aggregated")
+IF_TOO_LARGE = ("bounds", "refuse")
+MAX_ENTRIES = 10_000_000  # memory-matrix nonzeros above which the integer program is never built (memory)
+BUILD_RATE = 300_000  # entries per second that exact_model + cvxpy turn into solver data (measured: 360k-450k)
+BUILD_SHARE = 0.5  # at most this share of the remaining time may go to building the model
+AREA_WINDOW_CLASSES = 3_000  # above this, the size estimate uses the plain windows (area ones cost n^2 log n)
+DEFAULT_SEARCH = 5.0  # seconds of schedule search without a time limit
+SEARCH_SHARE, DEFAULT_SEARCH_MAX = 0.15, 30.0  # with a time limit: this share of it, at most this many seconds
+LAGRANGIAN_SHARE = 0.15  # of the remaining time, for column generation before the integer program
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,26 @@ def solver_version(solver: str) -> str:
     return f"{solver} ({package} {importlib.metadata.version(package)}, cvxpy {importlib.metadata.version('cvxpy')})"
 
 
+class ModelTooLarge(ValueError):
+    """The time-indexed model would not fit the time or memory at hand (raised when if_too_large="refuse")."""
+
+
+def too_large_message(entries: int, limit: int, time_limit: float | None) -> str:
+    why = f"{limit:,} fit in memory" if time_limit is None else f"{limit:,} can be built in {time_limit:g} s"
+    return (
+        f"the time-indexed model would have {entries:,} matrix entries and at most {why}: not built; "
+        "`amin solve --bound-only` gives the best checked schedule and a certified lower bound"
+    )
+
+
+def model_entries(instance: Instance, classes: tuple[RequestClass, ...], slack: int, area_windows: bool) -> int:
+    """Nonzeros of the exact model's memory matrix, sum over classes of (window width) x (output), without building
+    it. The area windows cost O(classes x n log n), so beyond AREA_WINDOW_CLASSES the plain windows are used."""
+    area = area_windows and len(classes) <= AREA_WINDOW_CLASSES
+    width = latest_starts(instance, classes, slack, area) - np.array([c.arrival for c in classes]) + 1
+    return int(sum(int(w) * c.output for w, c in zip(width, classes, strict=True)))
+
+
 def solve(
     instance: Instance | Any,
     time_limit: float | None = None,
@@ -99,10 +132,20 @@ def solve(
     warm_start: bool = True,
     guided_warm_start: bool = True,
     area_windows: bool = True,
+    lagrangian: bool = True,
+    search_seconds: float | None = None,
+    if_too_large: str = "bounds",
     highs_options: Mapping[str, Any] | None = None,
 ) -> Solution:
     """Minimise total latency exactly (SPEC section 4); see the module docstring for the status rules.
 
+    `time_limit` bounds the whole call (model building included). The warm start is the best schedule of
+    `optimal.schedules.best_schedule` within `search_seconds` (default: 15% of the time limit, at most
+    30 s; 5 s without a limit), the online schedulers' final runs competing. lagrangian: before the integer
+    program, column generation on the LP relaxation with concurrency cuts (`optimal.colgen`, at most 15%
+    of the time); its bound alone may prove the schedule optimal. A model too large for the time or memory
+    at hand is never built: if_too_large="bounds" returns the bracket (`optimal.bracket`, solver_status
+    "skipped: ..."), "refuse" raises ModelTooLarge.
     guided_warm_start: also try list scheduling in the LP relaxation's alpha-point
     order (`lp_guided_schedule`) for the warm start and the horizon. area_windows:
     narrow each class's latest start by the area bound of the other requests
@@ -115,72 +158,117 @@ def solve(
         raise ValueError(f"unknown solver {solver!r} (choose from {', '.join(SOLVERS)})")
     if formulation not in FORMULATIONS:
         raise ValueError(f"unknown formulation {formulation!r} (choose from {', '.join(FORMULATIONS)})")
+    if if_too_large not in IF_TOO_LARGE:
+        raise ValueError(f"unknown if_too_large {if_too_large!r} (choose from {', '.join(IF_TOO_LARGE)})")
     if time_limit is not None and not time_limit > 0:
         raise ValueError(f"time limit must be positive, got {time_limit}")
     import cvxpy  # noqa: F401  (imported before the clock starts: its import is not solving time)
 
     clock = time.perf_counter()
+
+    def remaining() -> float | None:
+        return None if time_limit is None else max(0.0, time_limit - (time.perf_counter() - clock))
+
     inst = load_instance(instance)
-    search_seconds = 1.0 if time_limit is None else min(1.0, 0.1 * time_limit)
-    known = best_known_schedule(inst, search_seconds=search_seconds)
-    trivial = sum(r.output for r in inst.requests)
+    reqs = inst.requests
+    trivial = sum(r.output for r in reqs)
+    constant = sum(r.output - r.arrival for r in reqs)
+    if search_seconds is None:
+        search_seconds = DEFAULT_SEARCH if time_limit is None else min(SEARCH_SHARE * time_limit, DEFAULT_SEARCH_MAX)
+    combinatorial = combinatorial_bound(inst)
+    candidates = online_schedules(inst) if len(reqs) <= ONLINE_MAX_REQUESTS else []
+    left = remaining()
+    found = best_schedule(
+        inst,
+        search_seconds if left is None else min(search_seconds, left),
+        candidates=candidates,
+        lower=combinatorial.value,
+    )
+    known = KnownSchedule(found.total_latency, found.starts, found.method)
     aggregate = formulation == "aggregated" or (
-        formulation == "auto" and len(request_classes(inst, True)) < len(inst.requests)
+        formulation == "auto" and len({(r.arrival, r.prompt, r.output) for r in reqs}) < len(reqs)
     )
     name = "aggregated" if aggregate else "naive"
     classes = request_classes(inst, aggregate)
     slack = start_slack(inst, known.total_latency)
-    constant = sum(r.output - r.arrival for r in inst.requests)
     version = solver_version(solver)
     common = dict(solver=version, formulation=name, slack=slack, warm_start=known.source if warm_start else None)
-    if known.total_latency == trivial:  # every request starts on arrival: nothing can beat it
-        return Solution("optimal", known.total_latency, trivial, canonical_starts(inst, known.starts), gap=0.0,
-                        seconds=time.perf_counter() - clock, solver_status="trivial",
-                        lower_bound_method="trivial", **common)  # type: ignore[arg-type]
-    width = latest_starts(inst, classes, slack, area_windows) - np.array([c.arrival for c in classes]) + 1
-    entries = int(sum(int(w) * c.output for w, c in zip(width, classes, strict=True)))
-    if entries > MAX_ENTRIES:  # the matrix alone would not fit: report the known schedule and a certified bound
-        left = None if time_limit is None else max(0.05, time_limit - (time.perf_counter() - clock))
-        lb = lower_bound(inst, left)
-        latency = known.total_latency if warm_start else None
+    bound, method = max((trivial, "trivial"), (combinatorial.value, combinatorial.method), key=lambda bm: bm[0])
+    if warm_start and known.total_latency <= bound:  # the schedule meets a combinatorial bound: nothing can beat it
         return Solution(
-            "feasible" if warm_start else "unknown", latency, lb.value,
-            canonical_starts(inst, known.starts) if warm_start else None,
-            gap=None if latency is None else (latency - lb.value) / latency, seconds=time.perf_counter() - clock,
-            solver_status=f"skipped: {entries} matrix entries > {MAX_ENTRIES}", lower_bound_method=lb.method,
-            **common,  # type: ignore[arg-type]
-        )
+            "optimal",
+            known.total_latency,
+            bound,
+            canonical_starts(inst, known.starts),
+            gap=0.0,
+            seconds=time.perf_counter() - clock,
+            solver_status="trivial" if bound == trivial else "bound",
+            lower_bound_method=method,
+            **common,
+        )  # type: ignore[arg-type]
+    entries = model_entries(inst, classes, slack, area_windows)
+    left = remaining()
+    limit = MAX_ENTRIES if left is None else min(MAX_ENTRIES, int(BUILD_RATE * BUILD_SHARE * left))
+    if entries > limit:  # never build it: the bracket instead, or a refusal
+        message = too_large_message(entries, limit, time_limit)
+        if if_too_large == "refuse":
+            raise ModelTooLarge(message)
+        return _bracket_solution(inst, known, remaining(), lagrangian, warm_start, clock, f"skipped: {message}", common)
     model = exact_model(inst, classes, slack, area_windows)
-    guided = lp_guided_schedule(inst, model, search_seconds) if guided_warm_start else None
+    left = remaining()
+    guide_seconds = search_seconds if left is None else min(search_seconds, 0.1 * left)
+    guided = lp_guided_schedule(inst, model, guide_seconds) if guided_warm_start and guide_seconds > 0 else None
     if guided is not None and guided.total_latency < known.total_latency:  # a better schedule narrows the windows
         known = guided
         slack = start_slack(inst, known.total_latency)
         common.update(slack=slack, warm_start=known.source if warm_start else None)
         model = exact_model(inst, classes, slack, area_windows)
+    best_latency, best_starts = (known.total_latency, known.starts) if warm_start else (None, None)
+    best_starts = canonical_starts(inst, best_starts) if best_starts is not None else None
+    colgen = None
+    if lagrangian and warm_start:
+        left = remaining()
+        colgen = column_generation(inst, known.starts, None if left is None else LAGRANGIAN_SHARE * left)
+        if colgen is not None and colgen.value > bound:
+            bound, method = colgen.value, colgen.method
+        if best_latency is not None and bound >= best_latency:
+            if bound > best_latency:
+                raise RuntimeError(f"bound {bound} exceeds a checked schedule's total latency {best_latency}")
+            return Solution(
+                "optimal",
+                best_latency,
+                bound,
+                best_starts,
+                gap=0.0,
+                seconds=time.perf_counter() - clock,
+                columns=model.columns,
+                solver_status="bound",
+                lower_bound_method=method,
+                **common,
+            )  # type: ignore[arg-type]
     x0 = counts_from_starts(model, known.starts) if warm_start else None
-    # With a time limit, keep 15% back for an LP bound in case the MIP stops without a proof.
-    remaining = None if time_limit is None else max(0.01, 0.85 * (time_limit - (time.perf_counter() - clock)))
-    run = _run_highs(model, remaining, x0, highs_options) if solver == "highs" else _run_scip(model, remaining)
+    # Keep some time back for an LP bound in case the MIP stops without a proof (not needed after column
+    # generation converged: its bound is at least the LP's).
+    keep = 0.0 if colgen is not None and colgen.converged else 0.15
+    left = remaining()
+    mip_time = None if left is None else max(0.01, (1 - keep) * left - 0.05)
+    run = _run_highs(model, mip_time, x0, highs_options) if solver == "highs" else _run_scip(model, mip_time)
     if run.raw_status in ("kInfeasible", "infeasible"):  # the known schedule lies in the model: a bug, not a result
         raise RuntimeError(f"{solver} reports the model infeasible, but a checked schedule lies inside it")
 
-    best_latency, best_starts = (known.total_latency, known.starts) if warm_start else (None, None)
-    best_starts = canonical_starts(inst, best_starts) if best_starts is not None else None
     if run.x is not None:
-        starts = starts_from_counts(model, run.x, len(inst.requests))
-        check_schedule(inst, starts)
+        starts = starts_from_counts(model, run.x, len(reqs))
+        check(inst, starts)
         latency = total_latency(inst, starts)
         if best_latency is None or latency < best_latency:
             best_latency, best_starts = latency, canonical_starts(inst, starts)
-    bound, method = trivial, "trivial"
     if math.isfinite(run.dual_bound):
         # The objective is an integer, so a dual bound rounds up (less a tolerance for floating point).
         mip = math.ceil(run.dual_bound + constant - 1e-6 * max(1.0, abs(run.dual_bound)))
         bound, method = max((bound, method), (mip, solver), key=lambda bm: bm[0])
-    if not run.proved:  # the MIP stopped early: its dual bound may be weaker than cheap certified bounds
-        bound, method = max((bound, method), (area_bound(inst), "area"), key=lambda bm: bm[0])
-        left = None if time_limit is None else max(0.05, time_limit - (time.perf_counter() - clock))
-        lp = certified_lp_bound(LinearProgram.of(model), left)
+    if not run.proved and keep > 0:  # the MIP stopped early: its dual bound may be weaker than the LP's
+        left = remaining()
+        lp = certified_lp_bound(LinearProgram.of(model), None if left is None else max(0.05, left))
         if lp is not None:
             lp_value = math.ceil(lp + constant - 1e-6 * max(1.0, abs(lp)))
             bound, method = max((bound, method), (lp_value, "lp"), key=lambda bm: bm[0])
@@ -188,14 +276,64 @@ def solve(
         raise RuntimeError(f"solver bound {bound} exceeds a checked schedule's total latency {best_latency}")
     if best_latency is None:
         status = "unknown"
-    elif run.proved and bound == best_latency:
+    elif bound == best_latency:
         status = "optimal"
     else:
         status = "feasible"
     gap = None if best_latency is None else (best_latency - bound) / best_latency
     return Solution(
-        status, best_latency, bound, best_starts, gap=gap, seconds=time.perf_counter() - clock,
-        columns=model.columns, solver_status=run.raw_status, lower_bound_method=method, **common,  # type: ignore[arg-type]
+        status,
+        best_latency,
+        bound,
+        best_starts,
+        gap=gap,
+        seconds=time.perf_counter() - clock,
+        columns=model.columns,
+        solver_status=run.raw_status,
+        lower_bound_method=method,
+        **common,  # type: ignore[arg-type]
+    )
+
+
+def _bracket_solution(
+    inst: Instance,
+    known: KnownSchedule,
+    left: float | None,
+    lagrangian: bool,
+    warm_start: bool,
+    clock: float,
+    solver_status: str,
+    common: dict[str, Any],
+) -> Solution:
+    """The answer when the integer program is not built: `optimal.bracket` with the time left (30 s without a
+    limit), continuing from the known schedule."""
+    from .schedules import Schedule
+
+    seed = Schedule(known.total_latency, tuple(known.starts), known.source, 0.0)
+    found = bracket(inst, max(0.05, 30.0 if left is None else left), lagrangian=lagrangian, candidates=[seed])
+    if not warm_start:  # the caller asked for no heuristic schedule: report the bound only
+        return Solution(
+            "unknown",
+            None,
+            found.lower.value,
+            None,
+            gap=None,
+            seconds=time.perf_counter() - clock,
+            solver_status=solver_status,
+            lower_bound_method=found.lower.method,
+            **common,
+        )  # type: ignore[arg-type]
+    common = dict(common, warm_start=found.upper.method)
+    return Solution(
+        found.status,
+        found.upper.total_latency,
+        found.lower.value,
+        canonical_starts(inst, found.upper.starts),
+        gap=found.gap,
+        seconds=time.perf_counter() - clock,
+        solver_status=solver_status,
+        lower_bound_method=found.lower.method,
+        **common,  # type: ignore[arg-type]
     )
 
 
@@ -209,8 +347,9 @@ def _cvxpy_problem(model: TimeIndexedModel, integer: bool) -> tuple[Any, Any]:
     return cp.Problem(cp.Minimize(model.cost @ x), constraints), x
 
 
-def _run_highs(model: TimeIndexedModel, time_limit: float | None, x0: np.ndarray | None,
-               extra: Mapping[str, Any] | None = None) -> _Run:
+def _run_highs(
+    model: TimeIndexedModel, time_limit: float | None, x0: np.ndarray | None, extra: Mapping[str, Any] | None = None
+) -> _Run:
     """Solve through cvxpy's HiGHS interface, seeding the MIP with x0.
 
     cvxpy warm-starts HiGHS only from its own previous solve, so we go through the

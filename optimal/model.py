@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from amin import Instance, check_schedule, memory_profile, simulate
-from amin.schedulers import SCHEDULERS
+from amin import Instance, check_schedule
 
 
 @dataclass(frozen=True)
@@ -60,54 +59,11 @@ LIST_MAX_REQUESTS = 100
 def list_schedule(instance: Instance, order: list[int] | tuple[int, ...]) -> tuple[int, ...]:
     """Place requests in `order`, each at its earliest feasible start given those already placed.
 
-    Later requests may start before earlier ones (backfilling). Always feasible:
-    the worst case puts a request after every placed one, and each fits alone.
+    Later requests may start before earlier ones (backfilling); see `optimal.schedules.backfill_schedule`.
     """
-    reqs = instance.requests
-    horizon = max(r.arrival for r in reqs) + sum(r.output for r in reqs) + max(r.output for r in reqs) + 2
-    memory = [0] * (horizon + 1)
-    starts = [0] * len(reqs)
-    cap = instance.capacity
-    for i in order:
-        s, o, p = reqs[i].prompt, reqs[i].output, reqs[i].arrival
-        while not all(memory[p + d] + s + d <= cap for d in range(1, o + 1)):
-            p += 1
-        for d in range(1, o + 1):
-            memory[p + d] += s + d
-        starts[i] = p
-    return tuple(starts)
+    from .schedules import backfill_schedule
 
-
-def best_known_schedule(instance: Instance, search_seconds: float = 1.0) -> KnownSchedule:
-    """The best feasible schedule we can find quickly (H-SF first on ties); checked.
-
-    Candidates: the final runs of the five online schedulers (deleting evicted
-    runs only lowers memory and leaves every completion as it was), then list
-    scheduling in shortest-output order improved by adjacent swaps of the order
-    for at most `search_seconds`. Each candidate is compacted (`compact`).
-    """
-    best: KnownSchedule | None = None
-
-    def offer(starts: tuple[int, ...], source: str) -> None:
-        nonlocal best
-        starts = compact(instance, starts)
-        cand = KnownSchedule(total_latency(instance, starts), tuple(starts), source)
-        if best is None or cand.total_latency < best.total_latency:
-            best = cand
-
-    for name in ["hsf"] + [n for n in SCHEDULERS if n != "hsf"]:
-        offer(simulate(instance, name, tie_break="index").starts, name)
-    reqs = instance.requests
-    if len(reqs) > LIST_MAX_REQUESTS:  # list scheduling is pure Python: too slow beyond this
-        assert best is not None
-        check_schedule(instance, best.starts)
-        return best
-    order = sorted(range(len(reqs)), key=lambda i: (reqs[i].arrival + reqs[i].output, reqs[i].output, i))
-    order, _ = improve_order(instance, order, time.perf_counter() + search_seconds)
-    offer(list_schedule(instance, order), "list")
-    assert best is not None
-    check_schedule(instance, best.starts)
-    return best
+    return backfill_schedule(instance, order)
 
 
 def improve_order(instance: Instance, order: list[int], deadline: float) -> tuple[list[int], int]:
@@ -297,18 +253,20 @@ def latest_starts(instance: Instance, classes: tuple[RequestClass, ...], slack: 
     total = int(output.sum())
     upper = slack + total
     out = []
+    keep = np.ones(len(reqs), dtype=bool)
     for c in classes:
-        keep = np.ones(len(reqs), dtype=bool)
-        keep[c.members[0]] = False  # every member of a class is interchangeable: drop any one
         others = total - c.output
         if area:
+            keep[c.members[0]] = False  # every member of a class is interchangeable: drop any one
             others = max(others, area_bound_arrays(prompt[keep], output[keep], arrival[keep], instance.capacity))
+            keep[c.members[0]] = True
         out.append(min(c.arrival + upper - c.output - others, last_arrival + total - c.output))
     return np.array(out, dtype=np.int64)
 
 
-def exact_model(instance: Instance, classes: tuple[RequestClass, ...], slack: int,
-                area: bool = True) -> TimeIndexedModel:
+def exact_model(
+    instance: Instance, classes: tuple[RequestClass, ...], slack: int, area: bool = True
+) -> TimeIndexedModel:
     """The integer program of SPEC section 4: class k may start at t = a_k .. latest_starts()[k]."""
     arrival = np.array([c.arrival for c in classes], dtype=np.int64)
     width = latest_starts(instance, classes, slack, area) - arrival + 1
@@ -318,22 +276,10 @@ def exact_model(instance: Instance, classes: tuple[RequestClass, ...], slack: in
 
 
 def compact(instance: Instance, starts: tuple[int, ...] | list[int]) -> tuple[int, ...]:
-    """Close every empty-memory gap after the last arrival by shifting all later starts back into it.
+    """Close every empty-memory gap after the last arrival (`optimal.schedules.close_gaps`, event based)."""
+    from .schedules import close_gaps
 
-    If memory is 0 at time t + 1 (t >= the last arrival), every request started
-    at or before t has completed by t, so translating all starts after t back by
-    (first such start - t) keeps memory feasible and arrivals respected, and
-    lowers the total latency. Repeats until no gap is left.
-    """
-    out = list(starts)
-    last_arrival = max(r.arrival for r in instance.requests)
-    while True:
-        memory = memory_profile(instance, out)
-        gap = next((t for t in range(last_arrival, max(out)) if memory[t + 1] == 0), None)
-        if gap is None:
-            return tuple(out)
-        shift = min(p for p in out if p > gap) - gap
-        out = [p - shift if p > gap else p for p in out]
+    return close_gaps(instance, starts)
 
 
 def counts_from_starts(model: TimeIndexedModel, starts: tuple[int, ...] | list[int]) -> np.ndarray:
@@ -365,8 +311,6 @@ def starts_from_counts(model: TimeIndexedModel, x: np.ndarray, n_requests: int) 
 
 def canonical_starts(instance: Instance, starts: tuple[int, ...] | list[int]) -> tuple[int, ...]:
     """Relabel identical requests so their starts ascend with their index (the schedule is the same)."""
-    out = list(starts)
-    for cls in request_classes(instance, aggregate=True):
-        for i, p in zip(cls.members, sorted(starts[i] for i in cls.members), strict=True):
-            out[i] = p
-    return tuple(out)
+    from .schedules import canonical
+
+    return canonical(instance, starts)

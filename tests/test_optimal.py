@@ -14,8 +14,9 @@ from hypothesis import given, settings
 import optimal
 from amin import SCHEDULERS, Instance, Request, ScheduleError, check_schedule, load_instance, simulate
 from amin.cli import main
+from optimal.bracket import best_known_schedule
+from optimal.combinatorial import mean_busy_time_bound
 from optimal.model import (
-    best_known_schedule,
     compact,
     exact_model,
     latest_starts,
@@ -30,8 +31,14 @@ from tests.strategies import instances
 SIX = Path(__file__).resolve().parents[1] / "amin" / "examples" / "six_identical.json"
 
 
-def random_instance(rng: random.Random, n_max: int = 5, capacity_max: int = 14, output_max: int = 5,
-                    arrival_max: int = 4, duplicates: bool = False) -> Instance:
+def random_instance(
+    rng: random.Random,
+    n_max: int = 5,
+    capacity_max: int = 14,
+    output_max: int = 5,
+    arrival_max: int = 4,
+    duplicates: bool = False,
+) -> Instance:
     """A tiny instance with arrivals and heterogeneous prompts (optionally with repeated requests)."""
     capacity = rng.randint(2, capacity_max)
     reqs: list[Request] = []
@@ -124,10 +131,11 @@ def test_relaxed_bound_uses_strides_and_classes() -> None:
         reqs.append(Request(s, o, 1, o, rng.randint(0, 200)))
     inst = Instance(120, tuple(reqs))
     bound = optimal.lower_bound(inst, max_classes=20, max_entries=20_000)
-    assert bound.method in ("relaxed-lp", "area") and bound.classes <= 20 and bound.stride > 1
+    assert bound.method in ("relaxed-lp", "area", "mean-busy-time") and bound.classes <= 20 and bound.stride > 1
     upper = total_latency(inst, list_schedule(inst, range(len(reqs))))
     assert bound.lp_bound is not None and bound.area_bound is not None
-    assert sum(r.output for r in reqs) < max(bound.lp_bound, bound.area_bound) == bound.value <= upper
+    busy = mean_busy_time_bound(inst)
+    assert sum(r.output for r in reqs) < max(bound.lp_bound, bound.area_bound, busy) == bound.value <= upper
 
 
 def hard_instance() -> Instance:
@@ -144,7 +152,7 @@ def hard_instance() -> Instance:
 
 def test_time_limit_reports_bounds_never_optimal() -> None:
     inst = hard_instance()
-    sol = optimal.solve(inst, time_limit=1.0)
+    sol = optimal.solve(inst, time_limit=3.0)
     assert sol.status == "feasible" and sol.solver_status == "kTimeLimit"
     assert sol.starts is not None and sol.total_latency is not None
     assert sum(r.output for r in inst.requests) <= sol.lower_bound < sol.total_latency
@@ -182,8 +190,9 @@ def _instance_text(**override: object) -> str:
         (_instance_text(prompt=8, output=3), "cannot fit alone"),
     ],
 )
-def test_cli_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                             content: str | None, fragment: str) -> None:
+def test_cli_bad_input_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, fragment: str
+) -> None:
     path = tmp_path / "instance.json"
     if content is not None:
         path.write_text(content)
@@ -298,8 +307,13 @@ def test_speedups_off_gives_the_same_optimum() -> None:
 
 def test_cli_json_is_one_document_whatever_the_solver_prints() -> None:
     # A real process, so that file descriptor 1 is real: HiGHS prints its banner there from C.
-    done = subprocess.run([sys.executable, "-m", "amin", "solve", str(SIX), "--json"], capture_output=True,
-                          text=True, timeout=300, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "amin", "solve", str(SIX), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)  # the whole of stdout is one JSON document
     assert (out["status"], out["total_latency"]) == ("optimal", 33)
