@@ -44,3 +44,74 @@ def test_finds_amin_evicting_one_request_twice(seed: int) -> None:
     result = simulate(out.instance, "amin", tie_break="index")
     check_result(out.instance, result)
     assert max(r.evictions for r in result.records) >= 2, f"seed {seed}: best {out.value}"
+
+
+# --- the scale-aware adversary (issue 12) -------------------------------------------------------------------
+# The family seeds are switched off: the closed forms must not hand the search its answer. Each instance found is
+# rebuilt from its record and re-simulated with the independent schedule checker.
+def _unseeded(examples: int, cost: int) -> object:
+    from dataclasses import replace
+
+    from amin.search.adversary import PROFILES
+
+    return replace(
+        PROFILES["quick"],
+        name="quality",
+        family_seeds=False,
+        explore_examples=examples,
+        local_cost=cost,
+        scale_rounds=2,
+    )
+
+
+def _recheck(record: dict, scheduler: str, alpha_inverse: int) -> float:
+    from amin.search.adversary import shape_from_record
+
+    shape = shape_from_record(record)
+    inst = shape.instance()
+    r0 = inst.requests[0]
+    assert r0.upper == alpha_inverse * r0.lower  # alpha exactly
+    assert all(
+        r.arrival == 0
+        and r.prompt == r0.prompt
+        and (r.lower, r.upper) == (r0.lower, r0.upper)
+        and r.lower <= r.output <= r.upper
+        for r in inst.requests
+    )
+    run = simulate(inst, scheduler, tie_break="index")
+    check_result(inst, run)
+    return run.total_latency / simulate(inst, "hsf", tie_break="index").total_latency
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_adversary_finds_amin_above_3_at_alpha_sixteenth(seed: int) -> None:
+    from amin.search.adversary import search_alpha
+
+    out = search_alpha("amin", 16, _unseeded(40, 100_000), seed)
+    assert _recheck(out["worst"], "amin", 16) >= 3, f"seed {seed}: best {out['worst_value']}"
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_adversary_finds_amax_above_6_5_at_alpha_quarter(seed: int) -> None:
+    from amin.search.adversary import search_alpha
+
+    out = search_alpha("amax", 4, _unseeded(40, 100_000), seed)
+    assert _recheck(out["worst"], "amax", 4) >= 6.5, f"seed {seed}: best {out['worst_value']}"
+
+
+@pytest.mark.deep
+def test_adversary_deep_amin_at_alpha_64th() -> None:
+    """Unseeded, a larger budget: amin/H-SF above the flat curve's whole range and above F1's n <= 300 best."""
+    from amin.search.adversary import search_alpha
+
+    out = search_alpha("amin", 64, _unseeded(300, 3_000_000), 0)
+    assert _recheck(out["worst"], "amin", 64) >= 8, f"best {out['worst_value']}"
+
+
+@pytest.mark.deep
+def test_adversary_deep_amax_at_alpha_64th() -> None:
+    """Unseeded: amax/H-SF about twice the old adversary grid's 78.4 at alpha = 1/64."""
+    from amin.search.adversary import search_alpha
+
+    out = search_alpha("amax", 64, _unseeded(300, 3_000_000), 0)
+    assert _recheck(out["worst"], "amax", 64) >= 150, f"best {out['worst_value']}"

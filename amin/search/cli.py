@@ -42,7 +42,7 @@ def add_search(sub: argparse._SubParsersAction) -> None:
         description="Hypothesis-targeted search for an instance where SCHEDULER's latency ratio to H-SF or OPT is "
         "worst; the record is shrunk and saved to the corpus when it beats the stored record.",
     )
-    p.add_argument("--scheduler", "-s", required=True, choices=sorted(SCHEDULERS))
+    p.add_argument("--scheduler", "-s", choices=sorted(SCHEDULERS), help="required unless --scale")
     p.add_argument("--versus", choices=VERSUS, default="hsf", help="reference: hsf or opt (default: hsf)")
     p.add_argument("--alpha", type=_alpha, default=None, help="common l/u (e.g. 0.25 or 1/4); default: drawn")
     p.add_argument("--family", choices=FAMILIES, default="common", help="instance family (default: common)")
@@ -59,6 +59,22 @@ def add_search(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--corpus", default=DEFAULT_CORPUS, help=f"corpus directory (default: {DEFAULT_CORPUS})")
     p.add_argument("--no-save", action="store_true", help="do not write to the corpus")
     p.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    scale = p.add_argument_group(
+        "at scale (issue 12)",
+        "--scale runs the scale-aware adversary of C7/C8 instead (python -m amin.search.scale; docs/search.md): "
+        "amin and amax at alpha = 1/2 .. 1/256 up to 100,000 requests, and the regime map.",
+    )
+    scale.add_argument("--scale", action="store_true", help="run the adversary at scale")
+    scale.add_argument("--profile", choices=("quick", "standard", "full"), default="full")
+    scale.add_argument("--scale-alphas", default="2,4,8,16,32,64,128,256", help="values of 1/alpha")
+    scale.add_argument("--targets", default="amin,amin-random,amax")
+    scale.add_argument("--no-regime", action="store_true", help="skip the regime map")
+    scale.add_argument("--workers", type=_positive, default=2, help="local worker processes (default: 2)")
+    scale.add_argument("--dask", default=None, help="'local' or a Dask scheduler address")
+    scale.add_argument("--out", default=None, help="reports directory (default: reports; quick: nothing)")
+    scale.add_argument("--force", action="store_true", help="replace a stored run of a larger profile")
+    scale.add_argument("--render", action="store_true", help="rewrite the reports from the stored summary")
+    scale.add_argument("--resume", default=None, metavar="DIR", help="keep and reuse finished tasks in DIR")
     p.set_defaults(func=run_search)
 
 
@@ -68,6 +84,13 @@ def run_search(args: argparse.Namespace) -> int:
     from . import corpus
     from .targeted import search
 
+    if args.scale:
+        from .scale import run_command
+
+        args.alphas = args.scale_alphas
+        return run_command(args)
+    if args.scheduler is None:
+        raise UsageError("--scheduler is required (or --scale)")
     if args.scheduler == "hsf" and args.versus == "hsf":
         raise UsageError("hsf against itself is always 1: use --versus opt")
     options = {"tie_break": args.tie_break, "seed": args.seed, "eviction_key": args.eviction_key}

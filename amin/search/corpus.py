@@ -79,8 +79,9 @@ def entry_meta(
     }
 
 
-def save_entry(directory: str | Path, instance: Instance, meta: dict[str, Any], name: str | None = None,
-               compress: bool = False) -> Path:
+def save_entry(
+    directory: str | Path, instance: Instance, meta: dict[str, Any], name: str | None = None, compress: bool = False
+) -> Path:
     """Write one corpus file; the default name is derived from its key and a hash of the instance.
 
     `compress=True` writes gzip (`.json.gz`), for instances of thousands of requests."""
