@@ -7,21 +7,24 @@ schedulers). A metric that cannot be computed is recorded as such, never guessed
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import inspect
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..check import check_result, check_schedule
+from ..check import ScheduleError, check_result, check_schedule
 from ..engine import simulate
 from ..model import Instance
+from ..results import Result
+from ..rules import READINGS
 from .grid import Cell
 
 # Statuses: "ok" (measured), "not-applicable" (the cell's setting does not exist for this trace: stored, never
@@ -119,9 +122,15 @@ def run_limited(fn: Callable[..., Any], args: tuple[Any, ...], seconds: float, m
         answer = os.path.join(tmp, "answer.pickle")
         payload = pickle.dumps((memory, answer, fn, args))
         try:
-            done = subprocess.run([sys.executable, "-m", "amin.report._limited"], input=payload,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=seconds, env=env,
-                                  check=False)
+            done = subprocess.run(
+                [sys.executable, "-m", "amin.report._limited"],
+                input=payload,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                timeout=seconds,
+                env=env,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             raise GaveUp(f"no answer within {seconds:g} s") from None
         try:
@@ -150,6 +159,7 @@ def _predictors() -> Any:
 
 
 def _sampled_trace(cell: Cell) -> Any:
+    """The cell's requests: a seeded sample (or window) of its trace, with the cell's prompt regime applied."""
     try:
         from ..traces import load_trace
     except ImportError as e:  # pragma: no cover - part of the package
@@ -160,8 +170,37 @@ def _sampled_trace(cell: Cell) -> Any:
         # other half, so all predictors (and H-SF) run on the same requests and none on calibration rows.
         trace = _predictors().predictor().holdout
     if cell.arrivals == "trace":
-        return trace_window(trace, cell.n, cell.seed)
-    return trace.sample(cell.n, cell.seed)
+        return with_prompts(trace_window(trace, cell.n, cell.seed), cell.prompts)
+    return with_prompts(trace.sample(cell.n, cell.seed), cell.prompts)
+
+
+def with_prompts(trace: Any, prompts: str) -> Any:
+    """The trace with its prompts set by the regime, outputs (and arrivals, predictions) kept: "real" leaves
+    them, "fixed:S" sets every prompt to S tokens, "scaled:K" multiplies each by K (rounded half to even, so
+    never below 0)."""
+    if prompts == "real":
+        return trace
+    kind, value = prompts.split(":")
+    prompt = np.asarray(trace.prompt)
+    if kind == "fixed":
+        new = np.full(len(prompt), int(value), dtype=np.int64)
+    else:
+        new = np.maximum(np.rint(prompt * float(value)), 0).astype(np.int64)
+    return replace(trace, prompt=new)
+
+
+def capacity_for_load(trace: Any, load: float) -> int:
+    """The capacity at which the sample has this load: load = n (mean s + mean o) / M over the sampled
+    requests, so M = ceil(sum of (s + o) / load) (at least 1). A request that then cannot fit alone is skipped
+    and counted like any other, and does not change M."""
+    total = int((np.asarray(trace.prompt, dtype=np.int64) + np.asarray(trace.output, dtype=np.int64)).sum())
+    return max(1, math.ceil(total / load))
+
+
+def sample_load(trace: Any, capacity: int) -> float:
+    """n (mean s + mean o) / M over the sampled requests (skipped ones included): how many times the whole
+    sample's peak memory exceeds the capacity."""
+    return float((np.asarray(trace.prompt).sum() + np.asarray(trace.output).sum()) / capacity)
 
 
 def trace_window(trace: Any, n: int, seed: int) -> Any:
@@ -172,7 +211,7 @@ def trace_window(trace: Any, n: int, seed: int) -> Any:
     if not 1 <= n <= len(trace):
         raise NotApplicable(f"cannot take {n} consecutive requests from trace {trace.name} of {len(trace)}")
     start = int(np.random.default_rng(seed).integers(0, len(trace) - n + 1))
-    order = np.argsort(trace.arrival, kind="stable")[start:start + n]
+    order = np.argsort(trace.arrival, kind="stable")[start : start + n]
     arrival = trace.arrival[order]
     return replace(
         trace,
@@ -212,23 +251,117 @@ def _interval_stats(instance: Instance) -> dict[str, float | None]:
 
 
 # --- the three kinds ---------------------------------------------------------------------------
+def wasted_work(result: Result) -> tuple[float, int]:
+    """(wasted rounds, busy rounds). A run (an evicted one, or the final one) is in the batch of every round from
+    its start to the round before it ends; each busy round is one unit of work shared equally by its batch, so a
+    round's waste is the share of its batch whose run was later evicted. Wasted rounds sum that share over the
+    busy rounds (rounds whose batch is not empty)."""
+    runs = [(e.start, e.round, 1) for e in result.eviction_log if e.round > e.start]
+    runs += [(r.start, r.completion, 0) for r in result.records if r.completion > r.start]
+    if not runs:
+        return 0.0, 0
+    times, batch, wasted = [], [], []
+    for start, end, cut in runs:
+        times += [start, end]
+        batch += [1, -1]
+        wasted += [cut, -cut]
+    order = np.argsort(times, kind="stable")
+    t = np.asarray(times, dtype=np.int64)[order]
+    b = np.cumsum(np.asarray(batch, dtype=np.int64)[order])
+    w = np.cumsum(np.asarray(wasted, dtype=np.int64)[order])
+    length = np.diff(t)  # the batch after event k holds for length[k] rounds (0 between equal times)
+    b, w = b[:-1], w[:-1]
+    busy = b > 0
+    share = np.zeros(len(length))
+    share[busy] = w[busy] / b[busy]
+    return float((share * length).sum()), int(length[busy].sum())
+
+
+def _simulate(instance: Instance, cell: Cell) -> Result:
+    """The cell's scheduler under the cell's reading. A reading that the engines do not implement yet makes the
+    cell not-computed (retried by a later run), never an error and never a silent run under SPEC's reading."""
+    fields = READINGS[cell.reading].fields
+    try:
+        return simulate(instance, cell.scheduler, tie_break="random", seed=cell.seed, **fields)
+    except (ValueError, NotImplementedError) as e:
+        if isinstance(e, NotImplementedError) or "not implemented" in str(e).lower():
+            raise NotComputed(f"reading {cell.reading}: {e}") from None
+        raise
+
+
+SIM_SECONDS = 180.0  # a simulation cell that runs longer gives up (the slowest default cell takes a few seconds)
+
+
+class _Alarm(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def wall_clock_limit(seconds: float) -> Iterator[None]:
+    """GaveUp after `seconds` of wall time, where a timer signal can be used (the main thread of a process on a
+    POSIX system: serial runs and process-pool workers); elsewhere (Dask's worker threads) no limit. A reading
+    under development that livelocks must not stall the whole grid."""
+    import signal
+    import threading
+
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def ring(signum: int, frame: Any) -> None:
+        raise _Alarm
+
+    previous = signal.signal(signal.SIGALRM, ring)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    except _Alarm:
+        raise GaveUp(f"no result within {seconds:g} s of wall time") from None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _checked(instance: Instance, result: Result) -> bool:
+    """The independent checker on a simulation (a report never rests on the engine alone); True when the
+    schedule exceeds the capacity. Some readings let Amin do so (docs/semantics.md, "Finding": a request that
+    outlived its plan is planned to hold nothing): then the engine's own peak says so, everything else is
+    checked at the memory the run used, and the cell is kept and marked, never passed off as feasible."""
+    try:
+        check_result(instance, result)
+        return False
+    except ScheduleError:
+        if result.peak_memory <= instance.capacity:
+            raise  # the engine and the checker disagree: a bug, not a reading
+    check_result(replace(instance, capacity=int(result.peak_memory)), result)
+    return True
+
+
 def run_sim(cell: Cell) -> dict[str, Any]:
     trace = _sampled_trace(cell)
-    instance, skipped = _to_instance(trace, cell.capacity, cell.predictor, cell.arrivals, cell.seed)
-    result = simulate(instance, cell.scheduler, tie_break="random", seed=cell.seed)
-    check_result(instance, result)  # the independent checker: a report never rests on the engine alone
+    capacity = cell.capacity if cell.load is None else capacity_for_load(trace, cell.load)
+    instance, skipped = _to_instance(trace, capacity, cell.predictor, cell.arrivals, cell.seed)
+    with wall_clock_limit(cell.time_limit or SIM_SECONDS):
+        result = _simulate(instance, cell)
+    exceeds = _checked(instance, result)
     latency = np.array([r.latency for r in result.records], dtype=np.float64)
     n = len(instance.requests)
+    wasted_rounds, busy = wasted_work(result)
     metrics: dict[str, Any] = {
         "requests": n,
         "skipped": int(sum(skipped.values())),
         "instance_hash": instance_hash(instance),
+        "capacity": int(capacity),
+        "load": sample_load(trace, capacity),
         "total_latency": int(result.total_latency),
         "mean_latency": float(result.total_latency / n),
         "makespan": int(result.makespan),
         "evictions": int(result.evictions),
         "wasted_tokens": int(result.wasted_tokens),
+        "wasted_rounds": wasted_rounds,
+        "wasted_round_share": wasted_rounds / busy if busy else 0.0,
         "peak_memory": int(result.peak_memory),
+        "exceeds_capacity": exceeds,
         "rounds": int(result.rounds),
         "latency_quantiles": [float(q) for q in np.quantile(latency, QUANTILES)],
     }
@@ -266,6 +399,7 @@ def run_bound(cell: Cell) -> dict[str, Any]:
 def scaled_trace(trace: Any, scale: int) -> Any:
     """Token counts divided by `scale`, rounded up (at least 1 output token): the shape of the real
     lengths at a size the integer program can solve."""
+
     def div(a: np.ndarray) -> np.ndarray:
         return -(-np.asarray(a) // scale)
 

@@ -17,20 +17,22 @@ from typing import Any
 
 from ..harness.evidence import versions
 from .analysis import (
+    CLAIMS,
     EXACT_COLUMNS,
     SIM_COLUMNS,
     ClaimResult,
+    Condition,
     claim_c12,
-    claim_c13,
-    claim_c14,
-    claim_c15,
+    condition_table,
+    conditions_text,
     exact_rows,
+    load_map,
     over_seeds,
     sim_rows,
 )
 from .backends import RunStats, run_cells
 from .cells import DONE_STATUSES, _sampled_trace, _to_instance, default_engine
-from .grid import Cell, GridSpec, build_grid
+from .grid import PAPER_SAMPLE, Cell, GridSpec, Regime, build_grid
 from .store import ResultStore, locked
 
 VERSIONED = ("amin", "numpy", "scipy", "cvxpy", "highspy", "matplotlib", "tqdm", "dask", "distributed")
@@ -55,8 +57,11 @@ class ReportOutcome:
 
 
 def machine() -> dict[str, Any]:
-    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-            "cpus": os.cpu_count()}
+    return {
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpus": os.cpu_count(),
+    }
 
 
 def generate(
@@ -76,18 +81,29 @@ def generate(
     results.mkdir(parents=True, exist_ok=True)
     command = command or "amin report"
     with locked(results):
-        return _generate(spec, out, ResultStore(results / "cells.jsonl"), workers, dask, progress, command, clock,
-                         update_evidence)
+        return _generate(
+            spec, out, ResultStore(results / "cells.jsonl"), workers, dask, progress, command, clock, update_evidence
+        )
 
 
-def _generate(spec: GridSpec, out: Path, store: ResultStore, workers: int, dask: Any, progress: bool, command: str,
-              clock: float, update_evidence: bool) -> ReportOutcome:
+def _generate(
+    spec: GridSpec,
+    out: Path,
+    store: ResultStore,
+    workers: int,
+    dask: Any,
+    progress: bool,
+    command: str,
+    clock: float,
+    update_evidence: bool,
+) -> ReportOutcome:
     results = out / "results"
     cells = build_grid(spec)
     stats: dict[str, RunStats] = {}
     for kind, desc in STAGES:
-        stats[kind] = run_cells([c for c in cells if c.kind == kind], store, workers=workers, dask=dask, desc=desc,
-                                progress=progress)
+        stats[kind] = run_cells(
+            [c for c in cells if c.kind == kind], store, workers=workers, dask=dask, desc=desc, progress=progress
+        )
     records = store.select(dict.fromkeys(c.key for c in cells))
     missing = _missing(cells, store)
     rows = sim_rows(records)
@@ -95,7 +111,13 @@ def _generate(spec: GridSpec, out: Path, store: ResultStore, workers: int, dask:
     _write_csv(results / "cells.csv", SIM_COLUMNS, rows)
     _write_csv(results / "exact.csv", EXACT_COLUMNS, exact)
 
-    claims = [claim_c13(rows, spec), claim_c14(rows, spec), claim_c15(rows, spec)]
+    claims = [claim(rows, spec) for claim in CLAIMS.values()]
+    conditions = study_conditions(rows, spec)
+    for c in claims:
+        table, loads = conditions[c.id]
+        # The conditions are stated only where the samples have the paper's size; a smaller grid shows its tables.
+        c.conditions = conditions_text(table, loads, spec) if spec.n >= PAPER_SAMPLE else None
+    _write_csv(results / "conditions.csv", CONDITION_COLUMNS, condition_csv_rows(conditions))
     c12 = claim_c12(exact)
     if c12 is not None:
         claims.append(c12)
@@ -103,7 +125,7 @@ def _generate(spec: GridSpec, out: Path, store: ResultStore, workers: int, dask:
 
     from .plots import make_figures
 
-    figures = make_figures(over_seeds(rows), exact, spec, out / "figures")
+    figures = make_figures(over_seeds(rows), exact, spec, out / "figures", conditions)
     wall = time.perf_counter() - clock
     manifest = _manifest(spec, cells, records, stats, command, wall, out)
     manifest["cells"]["missing"] = list(missing)
@@ -111,15 +133,79 @@ def _generate(spec: GridSpec, out: Path, store: ResultStore, workers: int, dask:
     (results / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     from ..harness.evidence import write_evidence
 
-    written = write_evidence(out / "evidence" / "report.json", _evidence(claims, spec, command, instances, out),
-                             update=update_evidence)
+    written = write_evidence(
+        out / "evidence" / "report.json",
+        _evidence(claims, spec, command, instances, out, conditions),
+        update=update_evidence,
+    )
 
     from .markdown import write_markdown
 
-    write_markdown(out / "ratios.md", spec, rows, exact, claims, figures, manifest)
+    write_markdown(out / "ratios.md", spec, rows, exact, claims, figures, manifest, conditions)
     _regenerate_ledger(out)
-    return ReportOutcome(out, stats, tuple(claims), wall, missing, sum(store.rejected.values()),
-                         "" if written.written else written.reason)
+    return ReportOutcome(
+        out,
+        stats,
+        tuple(claims),
+        wall,
+        missing,
+        sum(store.rejected.values()),
+        "" if written.written else written.reason,
+    )
+
+
+Conditions = dict[str, tuple[dict[tuple[str, Regime], Condition], dict[tuple[str, str], Condition]]]
+CONDITION_COLUMNS = (
+    "claim",
+    "table",
+    "reading",
+    "regime",
+    "prompts",
+    "capacity",
+    "load",
+    "arrivals",
+    "state",
+    "agree",
+    "judged",
+    "seeds",
+    "numbers",
+    "load_min",
+    "load_max",
+    "reason",
+)
+
+
+def study_conditions(rows: Sequence[dict[str, Any]], spec: GridSpec) -> Conditions:
+    """Per claim: its condition table (readings by regimes) and its load map (SPEC's reading), from the rows."""
+    return {cid: (condition_table(rows, spec, cid), load_map(rows, spec, cid)) for cid in CLAIMS}
+
+
+def condition_csv_rows(conditions: Conditions) -> list[dict[str, Any]]:
+    out = []
+    for cid, (table, loads) in conditions.items():
+        for kind, cells in (("readings", table.values()), ("loads", loads.values())):
+            for c in cells:
+                out.append(
+                    {
+                        "claim": cid,
+                        "table": kind,
+                        "reading": c.reading,
+                        "regime": c.regime.label(),
+                        "prompts": c.regime.prompts,
+                        "capacity": c.regime.capacity or None,
+                        "load": c.regime.load,
+                        "arrivals": c.regime.arrivals,
+                        "state": c.state,
+                        "agree": c.agree,
+                        "judged": c.judged,
+                        "seeds": c.seeds,
+                        "numbers": json.dumps({k: v for k, v in c.numbers.items() if v is not None}),
+                        "load_min": None if c.load is None else round(c.load[0], 4),
+                        "load_max": None if c.load is None else round(c.load[1], 4),
+                        "reason": c.reason,
+                    }
+                )
+    return out
 
 
 def _missing(cells: Sequence[Cell], store: ResultStore) -> tuple[dict[str, str], ...]:
@@ -130,8 +216,9 @@ def _missing(cells: Sequence[Cell], store: ResultStore) -> tuple[dict[str, str],
         if rec is not None and rec.get("status") in DONE_STATUSES:
             continue
         reason = "not stored" if rec is None else str((rec.get("metrics") or {}).get("reason", "no reason given"))
-        out.append({"cell": c.label(), "status": "missing" if rec is None else str(rec.get("status")),
-                    "reason": reason})
+        out.append(
+            {"cell": c.label(), "status": "missing" if rec is None else str(rec.get("status")), "reason": reason}
+        )
     return tuple(out)
 
 
@@ -143,8 +230,9 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]
             w.writerow({k: ("" if r.get(k) is None else r[k]) for k in columns})
 
 
-def _save_counterexamples(claims: Sequence[ClaimResult], records: Sequence[dict[str, Any]], spec: GridSpec,
-                          directory: Path) -> dict[str, list[str]]:
+def _save_counterexamples(
+    claims: Sequence[ClaimResult], records: Sequence[dict[str, Any]], spec: GridSpec, directory: Path
+) -> dict[str, list[str]]:
     """The instances behind each disagreement, as instance files replayable with `amin simulate`."""
     from ..model import load_instance, save_instance
 
@@ -162,8 +250,9 @@ def _save_counterexamples(claims: Sequence[ClaimResult], records: Sequence[dict[
             # file is ~100 kB, and every other one is rebuilt from its cell parameters by `amin report`.
             seed = spec.seeds[0]
             predictor = ce["predictor"]
-            cell = Cell("sim", ce["trace"], spec.n, seed, ce["capacity"], "zero", predictor,
-                        round_seconds=spec.round_seconds)
+            cell = Cell(
+                "sim", ce["trace"], spec.n, seed, ce["capacity"], "zero", predictor, round_seconds=spec.round_seconds
+            )
             instance, _ = _to_instance(_sampled_trace(cell), cell.capacity, predictor, "zero", seed)
             safe = predictor.replace("(", "").replace(")", "").replace(",", "-")
             path = directory / f"{claim.id}-{ce['trace']}-{safe}-seed{seed}.json"
@@ -188,8 +277,15 @@ def _dataset_hashes(spec: GridSpec) -> dict[str, Any]:
     return out
 
 
-def _manifest(spec: GridSpec, cells: Sequence[Cell], records: Sequence[dict[str, Any]], stats: dict[str, RunStats],
-              command: str, wall: float, out: Path) -> dict[str, Any]:
+def _manifest(
+    spec: GridSpec,
+    cells: Sequence[Cell],
+    records: Sequence[dict[str, Any]],
+    stats: dict[str, RunStats],
+    command: str,
+    wall: float,
+    out: Path,
+) -> dict[str, Any]:
     by_status: dict[str, int] = {}
     for r in records:
         by_status[r["status"]] = by_status.get(r["status"], 0) + 1
@@ -213,18 +309,29 @@ def _manifest(spec: GridSpec, cells: Sequence[Cell], records: Sequence[dict[str,
             "errors": sum(s.errors for s in stats.values()),
             "by_status": by_status,
         },
-        "files": {"cells": "results/cells.csv", "exact": "results/exact.csv", "raw": "results/cells.jsonl",
-                  "markdown": "ratios.md", "evidence": "evidence/report.json"},
+        "files": {
+            "cells": "results/cells.csv",
+            "exact": "results/exact.csv",
+            "raw": "results/cells.jsonl",
+            "conditions": "results/conditions.csv",
+            "markdown": "ratios.md",
+            "evidence": "evidence/report.json",
+        },
     }
 
 
-def _evidence(claims: Sequence[ClaimResult], spec: GridSpec, command: str, instances: dict[str, list[str]],
-              out: Path) -> dict[str, Any]:
+def _evidence(
+    claims: Sequence[ClaimResult],
+    spec: GridSpec,
+    command: str,
+    instances: dict[str, list[str]],
+    out: Path,
+    conditions: Conditions | None = None,
+) -> dict[str, Any]:
     from ..harness.evidence import ClaimEvidence, evidence_document, evidence_path
 
     where = out / "evidence"
-    box = (f"{len(spec.traces)} real traces ({', '.join(spec.traces)}) x {spec.n} requests, capacity "
-           f"{16492 if 16492 in spec.capacities else spec.capacities[0]}, zero arrivals")
+    box = f"{len(spec.traces)} real traces ({', '.join(spec.traces)}) x {spec.n} requests, {spec.stated.describe()}"
     strength = {"traces": len(spec.traces), "requests": spec.n, "seeds": len(spec.seeds)}
     items = []
     for c in claims:
@@ -233,21 +340,44 @@ def _evidence(claims: Sequence[ClaimResult], spec: GridSpec, command: str, insta
         files = [evidence_path(out / "ratios.md", where), evidence_path(out / "results" / table, where), *saved]
         if c.id != "C12":
             # Replay: the claim compares these two schedulers on each saved instance.
-            files += [f"amin simulate {p} --scheduler {s} --seed {spec.seeds[0]} --json"
-                      for p in saved[:1] for s in ("amin", "amax")]
-        items.append(ClaimEvidence(
-            id=c.id,
-            verdict=c.verdict,
-            summary=c.summary,
-            box=box if c.id != "C12" else f"{spec.exact_n}-request scaled sub-samples of real traces",
-            examples=c.examples,
-            worst_ratio=None if c.worst_ratio is None else round(float(c.worst_ratio), 6),
-            evidence=tuple(files),
-            seeds=tuple(spec.seeds if c.id != "C12" else spec.exact_seeds),
-            seconds=float(c.seconds),
-            strength=strength if c.id != "C12" else {"requests": spec.exact_n, "seeds": len(spec.exact_seeds)},
-        ))
+            files += [
+                f"amin simulate {p} --scheduler {s} --seed {spec.seeds[0]} --json"
+                for p in saved[:1]
+                for s in ("amin", "amax")
+            ]
+        if c.conditions:
+            files.append(evidence_path(out / "results" / "conditions.csv", where))
+        items.append(
+            ClaimEvidence(
+                id=c.id,
+                verdict=c.verdict,
+                summary=c.summary,
+                conditions=c.conditions,
+                box=box if c.id != "C12" else f"{spec.exact_n}-request scaled sub-samples of real traces",
+                examples=c.examples,
+                worst_ratio=None if c.worst_ratio is None else round(float(c.worst_ratio), 6),
+                evidence=tuple(files),
+                seeds=tuple(spec.seeds if c.id != "C12" else spec.exact_seeds),
+                seconds=float(c.seconds),
+                strength=strength if c.id != "C12" else {"requests": spec.exact_n, "seeds": len(spec.exact_seeds)},
+                details=_condition_details(conditions[c.id]) if conditions and c.id in conditions else {},
+            )
+        )
     return evidence_document("report", items, command, packages=VERSIONED[1:])
+
+
+def _condition_details(
+    pair: tuple[dict[tuple[str, Regime], Condition], dict[tuple[str, str], Condition]],
+) -> dict[str, Any]:
+    """The condition table and load map in the evidence file: {reading: {regime: "holds 3/5"}}."""
+    table, loads = pair
+    readings: dict[str, dict[str, str]] = {}
+    for (reading, regime), c in table.items():
+        readings.setdefault(reading, {})[regime.label()] = c.text()
+    by_load: dict[str, dict[str, str]] = {}
+    for (prompts, size), c in loads.items():
+        by_load.setdefault(prompts, {})[size] = c.text()
+    return {"readings_by_regime": readings, "spec_reading_by_load": by_load}
 
 
 def _regenerate_ledger(out: Path) -> None:

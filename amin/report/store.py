@@ -9,6 +9,7 @@ time writes a store: `locked()` refuses a second one.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -16,7 +17,137 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..harness.formats import INSTANCE, MAX_INT, compile_schema
 from .cells import DONE_STATUSES
+
+_INT = {"type": "integer", "maximum": MAX_INT}
+_COUNT = {"type": "integer", "minimum": 0, "maximum": MAX_INT}
+
+
+def results_line_schema() -> dict[str, Any]:
+    """One line of `amin report`'s results store: a cell's parameters, status and measurements (checksummed)."""
+    from dataclasses import fields
+
+    from .cells import QUANTILES
+    from .grid import Cell
+
+    py = {
+        "str": {"type": "string"},
+        "int": _INT,
+        "float": {"type": "number"},
+        "float | None": {"type": ["number", "null"]},
+    }
+    params = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [f.name for f in fields(Cell)],
+        "properties": {f.name: py[str(f.type)] for f in fields(Cell)},
+    }
+    nonneg = _COUNT
+    number = {"type": "number", "minimum": 0}
+    sim = {
+        "type": "object",
+        "required": [
+            "requests",
+            "instance_hash",
+            "total_latency",
+            "makespan",
+            "evictions",
+            "wasted_tokens",
+            "peak_memory",
+            "rounds",
+            "latency_quantiles",
+        ],
+        "properties": {
+            "requests": {**_COUNT, "minimum": 1},
+            "skipped": nonneg,
+            "instance_hash": {"type": "string"},
+            "total_latency": nonneg,
+            "mean_latency": number,
+            "makespan": nonneg,
+            "evictions": nonneg,
+            "wasted_tokens": nonneg,
+            "peak_memory": nonneg,
+            "rounds": nonneg,
+            "latency_quantiles": {
+                "type": "array",
+                "items": number,
+                "minItems": len(QUANTILES),
+                "maxItems": len(QUANTILES),
+            },
+            "coverage": {"type": ["number", "null"]},
+            "mean_width": {"type": ["number", "null"]},
+            "mean_alpha": {"type": ["number", "null"]},
+        },
+    }
+    bound = {
+        "type": "object",
+        "required": ["requests", "instance_hash", "lower_bound", "method"],
+        "properties": {
+            "requests": {**_COUNT, "minimum": 1},
+            "skipped": nonneg,
+            "instance_hash": {"type": "string"},
+            "lower_bound": number,
+            "method": {"type": "string"},
+            "solver_seconds": number,
+        },
+    }
+    opt = {
+        "type": "object",
+        "required": ["status", "total_latency", "lower_bound"],
+        "properties": {
+            "status": {"enum": ["optimal", "feasible", "unknown"]},
+            "total_latency": {"anyOf": [nonneg, {"type": "null"}]},
+            "lower_bound": {"type": ["number", "null"], "minimum": 0},
+        },
+    }
+    exact = {
+        "type": "object",
+        "required": ["requests", "capacity", "opt", "total_latency", "instance"],
+        "properties": {
+            "requests": {**_COUNT, "minimum": 1},
+            "capacity": {**_COUNT, "minimum": 1},
+            "opt": opt,
+            "total_latency": {"type": "object", "additionalProperties": nonneg},
+            "instance": INSTANCE,
+        },
+    }
+    reason = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}
+
+    def when(kind: str, metrics: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "if": {"properties": {"status": {"const": "ok"}, "params": {"properties": {"kind": {"const": kind}}}}},
+            "then": {"properties": {"metrics": metrics}},
+        }
+
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "one cell of amin report's results store (results/cells.jsonl)",
+        "type": "object",
+        "required": ["key", "params", "status", "metrics", "engine", "code", "checksum"],
+        "additionalProperties": False,
+        "properties": {
+            "key": {"type": "string", "pattern": "^[0-9a-f]{20}$"},
+            "params": params,
+            "status": {"enum": ["ok", "not-applicable", "gave-up", "not-computed", "error"]},
+            "metrics": {"type": "object"},
+            "seconds": {"type": ["number", "null"], "minimum": 0},
+            "engine": {"type": "string"},
+            "code": {"type": "string"},
+            "checksum": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        },
+        "allOf": [
+            when("sim", sim),
+            when("bound", bound),
+            when("exact", exact),
+            {"if": {"not": {"properties": {"status": {"const": "ok"}}}}, "then": {"properties": {"metrics": reason}}},
+        ],
+    }
+
+
+@functools.cache
+def _line_validator() -> Any:
+    return compile_schema(results_line_schema())
 
 
 class StoreBusy(Exception):
@@ -49,8 +180,9 @@ def locked(directory: str | Path) -> Iterator[None]:
         except BlockingIOError:
             f.seek(0)
             holder = f.read().strip() or "another process"
-            raise StoreBusy(f"another amin report is writing to {directory} ({holder}); wait for it to finish or "
-                            "use another --out") from None
+            raise StoreBusy(
+                f"another amin report is writing to {directory} ({holder}); wait for it to finish or use another --out"
+            ) from None
         f.truncate(0)
         f.write(f"pid {os.getpid()}")
         f.flush()
@@ -85,7 +217,7 @@ class ResultStore:
                 if not isinstance(rec, dict) or rec.get("checksum") != checksum(rec):
                     self._reject("checksum mismatch")
                     continue
-                if problems("results-line", rec):
+                if problems(_line_validator(), rec):
                     self._reject("fails the results-line schema")
                     continue
                 self.records[rec["key"]] = rec
