@@ -18,8 +18,9 @@ class ScheduleError(AssertionError):
     """The schedule breaks the model of SPEC section 1."""
 
 
-def memory_series(instance: Instance, starts: Sequence[int], evictions: Iterable[Eviction] = (),
-                  block_size: int = 1) -> MemorySeries:
+def memory_series(
+    instance: Instance, starts: Sequence[int], evictions: Iterable[Eviction] = (), block_size: int = 1
+) -> MemorySeries:
     """Memory held at every time tau = 0 .. makespan, swept over the runs' ends (space grows with runs, not rounds).
 
     A run started at p and ending (completing or evicted) at e holds prompt + (tau - p) tokens at tau = p+1 .. e:
@@ -76,8 +77,9 @@ def _first_over(memory: MemorySeries, capacity: int) -> tuple[int, int] | None:
     return None
 
 
-def check_schedule(instance: Instance, starts: Sequence[int], evictions: Iterable[Eviction] = (),
-                   block_size: int = 1) -> MemorySeries:
+def check_schedule(
+    instance: Instance, starts: Sequence[int], evictions: Iterable[Eviction] = (), block_size: int = 1
+) -> MemorySeries:
     """Raise ScheduleError unless the schedule is valid; return the memory series.
 
     Valid: every final run starts no earlier than its arrival; every evicted run

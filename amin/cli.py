@@ -22,7 +22,7 @@ __all__ = ["COMMANDS", "UsageError", "build_parser", "format_table", "json_chann
 # Only the command being run is imported, so `amin simulate` never loads a solver, Z3, Hypothesis or plotting.
 COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("run one scheduler on an instance file or a request trace", "amin.cli:add_simulate"),
-    "solve": ("the hindsight optimum (exact integer program), or a bracket around it", "optimal.cli:add_solve"),
+    "solve": ("the hindsight optimum (exact integer program), or a bracket around it", "amin.harness.solve:add_solve"),
     "prove": ("prove the schedulers' invariants with Z3 (and refute their mutants)", "amin.harness.prove:add_prove"),
     "search": ("targeted adversarial search for a bad instance", "amin.search.cli:add_search"),
     "replay": ("re-evaluate a counterexample corpus", "amin.search.cli:add_replay"),

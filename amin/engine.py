@@ -151,8 +151,9 @@ class Simulation:
                 assert j.start is not None
                 need -= R.held(rules, j.request.prompt, j.progress + 1)
                 self._runs.append(Eviction(j.index, j.start, t))
-                j.planned_length = sched.cap(sched.refine_at_eviction(j.planned_length, j.progress),
-                                             j.request.prompt, cap)
+                j.planned_length = sched.cap(
+                    sched.refine_at_eviction(j.planned_length, j.progress), j.request.prompt, cap
+                )
                 j.wasted_tokens += j.progress
                 j.evictions += 1
                 j.start = None

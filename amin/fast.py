@@ -41,8 +41,15 @@ def supports(scheduler: Scheduler) -> bool:
     return not rules.mutant and rules.cap and rules.block_size == 1
 
 
-def _plan_check(plan: list[tuple[int, int, int]], t: int, planned_length: int, prompt: int, capacity: int,
-                total_c: int, running: int) -> int:
+def _plan_check(
+    plan: list[tuple[int, int, int]],
+    t: int,
+    planned_length: int,
+    prompt: int,
+    capacity: int,
+    total_c: int,
+    running: int,
+) -> int:
     """The MC-SF test for one candidate starting at t: 0 if it fits, else the first round worth testing again.
 
     `plan` holds (planned end E, prompt - start, index) of every running job,
@@ -88,8 +95,9 @@ def _plan_check(plan: list[tuple[int, int, int]], t: int, planned_length: int, p
     return retry
 
 
-def _prefix_fits(plan: list[tuple[int, int, int]], suffix_c: list[int], floor_point: int,
-                 cands: list[tuple[int, int]], capacity: int) -> bool:  # floor_point: t + 1
+def _prefix_fits(
+    plan: list[tuple[int, int, int]], suffix_c: list[int], floor_point: int, cands: list[tuple[int, int]], capacity: int
+) -> bool:  # floor_point: t + 1
     """Do these candidates (end e, prompt - t), in admission order with non-decreasing ends, fit together?
 
     For such candidates, admitting them one by one succeeds exactly when the planned memory with all of them
@@ -116,8 +124,12 @@ def _prefix_fits(plan: list[tuple[int, int, int]], suffix_c: list[int], floor_po
     return True
 
 
-def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | None = None,
-                  round_times: list[tuple[int, int, int, float]] | None = None) -> Result:
+def simulate_fast(
+    instance: Instance,
+    scheduler: Scheduler,
+    max_rounds: int | None = None,
+    round_times: list[tuple[int, int, int, float]] | None = None,
+) -> Result:
     """Run a built-in scheduler on an instance; the Result equals `Simulation(instance, scheduler).run()`.
 
     `round_times`, when given, receives (round, running, admitted, seconds) for every visited round: the
@@ -135,8 +147,9 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
     arrival = [r.arrival for r in reqs]
     # Same views as the reference loop: only a clairvoyant scheduler (hsf) is handed the true output.
     views: Sequence[Request | PublicRequest] = reqs if rules.clairvoyant else [r.public() for r in reqs]
-    planned = [R.cap(rules, R.initial_planned_length(rules, v), r.prompt, cap) for v, r in zip(views, reqs,
-                                                                                               strict=True)]
+    planned = [
+        R.cap(rules, R.initial_planned_length(rules, v), r.prompt, cap) for v, r in zip(views, reqs, strict=True)
+    ]
     rank: list[int] = []  # tie-break ranks, drawn at the first eviction that needs them (same seeded draw)
     planning = rules.admission == "planning"
     floor = R.planned_end_floor(rules)
@@ -256,8 +269,12 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
         if need > cap:
             if not rank:
                 rank = R.tie_ranks(rules, n)
-            order = sorted(running, key=lambda j: R.eviction_key(rules, current_planned(j, t), t - start[j],
-                                                                  start[j], arrival[j], j, rank[j]))
+            order = sorted(
+                running,
+                key=lambda j: R.eviction_key(
+                    rules, current_planned(j, t), t - start[j], start[j], arrival[j], j, rank[j]
+                ),
+            )
             sizes = [prompt[j] + t - start[j] + 1 for j in order]
             evicted = order[: R.evictions_needed(rules, sizes, need, cap)]
             if planning:
@@ -291,11 +308,13 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
         admitted: list[int] = []
         if waiting and not (evicted and not rules.admits_after_eviction):
             if skip:
-                admitted = _admit_skipping(waiting, plan, planned, prompt, t, floor, cap, total_c, len(running),
-                                           need, rules)
+                admitted = _admit_skipping(
+                    waiting, plan, planned, prompt, t, floor, cap, total_c, len(running), need, rules
+                )
             elif planning:
-                admitted, next_try = _admit_mcsf(waiting, plan, planned, prompt, t, floor, cap, total_c,
-                                                 len(running), by_length)
+                admitted, next_try = _admit_mcsf(
+                    waiting, plan, planned, prompt, t, floor, cap, total_c, len(running), by_length
+                )
             else:
                 while waiting and R.memory_admits(rules, need, prompt[waiting[0][-1]], cap):
                     j = heappop(waiting)[-1]
@@ -333,9 +352,7 @@ def simulate_fast(instance: Instance, scheduler: Scheduler, max_rounds: int | No
         capacity=cap,
         records=records,
         eviction_log=tuple(log),
-        memory=MemorySeries(
-            ((a, c + k * a, k) for a, c, k in zip(seg_start, seg_c, seg_n, strict=True)), t + 1
-        ),
+        memory=MemorySeries(((a, c + k * a, k) for a, c, k in zip(seg_start, seg_c, seg_n, strict=True)), t + 1),
     )
 
 
@@ -349,9 +366,19 @@ def _active(plan: list[tuple[int, int, int]], t: int, floor: int | None) -> int:
     return 0 if floor is not None else bisect_left(plan, (t + 1, -(1 << 62), -1))
 
 
-def _admit_skipping(waiting: list[tuple[int, ...]], plan: list[tuple[int, int, int]], planned: list[int],
-                    prompt: list[int], t: int, floor: int | None, capacity: int, total_c: int, running: int,
-                    need: int, rules: Rules) -> list[int]:
+def _admit_skipping(
+    waiting: list[tuple[int, ...]],
+    plan: list[tuple[int, int, int]],
+    planned: list[int],
+    prompt: list[int],
+    t: int,
+    floor: int | None,
+    capacity: int,
+    total_c: int,
+    running: int,
+    need: int,
+    rules: Rules,
+) -> list[int]:
     """Admission that skips a misfit and goes on (the skip-misfit reading): every waiting request is tested in
     order against the plan with the ones admitted before it. A request of planned length L and prompt s that
     does not fit rules out every later one with L' >= L (the admission order) and s' >= s, so those are not
@@ -389,9 +416,18 @@ def _admit_skipping(waiting: list[tuple[int, ...]], plan: list[tuple[int, int, i
     return admitted
 
 
-def _admit_mcsf(waiting: list[tuple[int, ...]], plan: list[tuple[int, int, int]], planned: list[int],
-                prompt: list[int], t: int, floor: int | None, capacity: int, total_c: int, running: int,
-                by_length: bool = True) -> tuple[list[int], int]:
+def _admit_mcsf(
+    waiting: list[tuple[int, ...]],
+    plan: list[tuple[int, int, int]],
+    planned: list[int],
+    prompt: list[int],
+    t: int,
+    floor: int | None,
+    capacity: int,
+    total_c: int,
+    running: int,
+    by_length: bool = True,
+) -> tuple[list[int], int]:
     """Pop the longest prefix of the waiting queue that the MC-SF test admits at round t, add it to `plan`, and
     return it with the first round worth testing the refused head again (_NEVER if the queue is empty). Without
     a planned-end floor, running requests whose planned end has passed plan nothing (`_active`).

@@ -147,13 +147,16 @@ def _validate(inst: Instance) -> None:
             if v < low:
                 raise InstanceError(f"{who}: field '{f}' must be >= {low}, got {v}")
             if v > MAX_INT:
-                raise InstanceError(f"{who}: field '{f}' is {v}, beyond 2^53 - 1, the largest integer the engines "
-                                    "handle exactly")
+                raise InstanceError(
+                    f"{who}: field '{f}' is {v}, beyond 2^53 - 1, the largest integer the engines handle exactly"
+                )
         if r.predicted is not None and (not _is_int(r.predicted) or r.predicted < 1):
             raise InstanceError(f"{who}: field 'predicted' must be an integer >= 1, got {r.predicted!r}")
         if r.predicted is not None and r.predicted > MAX_INT:
-            raise InstanceError(f"{who}: field 'predicted' is {r.predicted}, beyond 2^53 - 1, the largest integer "
-                                "the engines handle exactly")
+            raise InstanceError(
+                f"{who}: field 'predicted' is {r.predicted}, beyond 2^53 - 1, the largest integer "
+                "the engines handle exactly"
+            )
         if r.id is not None and not isinstance(r.id, str):
             raise InstanceError(f"{who}: field 'id' must be a string, got {r.id!r}")
         if r.lower > r.upper:

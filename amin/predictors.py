@@ -179,8 +179,10 @@ class Learned(IntervalPredictor):
     def intervals(self, output, predicted=None, rng=None):  # type: ignore[no-untyped-def]
         o = _outputs(output)
         if predicted is None:
-            raise ValueError(f"{self.name} needs point predictions: use a trace with a predicted column "
-                             "(e.g. sharegpt-predicted, through the predictor's holdout)")
+            raise ValueError(
+                f"{self.name} needs point predictions: use a trace with a predicted column "
+                "(e.g. sharegpt-predicted, through the predictor's holdout)"
+            )
         p = _as_int_array(predicted, "predicted")
         if p.shape != o.shape:
             raise ValueError(f"predicted has {p.size} entries, output has {o.size}")

@@ -155,7 +155,7 @@ class MemorySeries(Sequence[int]):
             if hi <= lo:
                 return MemorySeries((), 0)
             k = bisect_right(self._starts, lo) - 1
-            inside = [(a - lo, v, d) for a, v, d in self.pieces[k + 1:] if a < hi]
+            inside = [(a - lo, v, d) for a, v, d in self.pieces[k + 1 :] if a < hi]
             return MemorySeries([(0, self[lo], self._steps[k]), *inside], hi - lo)
         if index < 0:
             index += self._length

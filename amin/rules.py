@@ -70,10 +70,19 @@ class Rules:
     tie_ranks: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
-        allowed = {"planned_from": PLANNED_FROM, "refinement": REFINEMENTS, "eviction_order": EVICTION_ORDERS,
-                   "admission": ADMISSIONS, "admission_order": ADMISSION_ORDERS, "eviction_stop": EVICTION_STOPS,
-                   "tie_break": TIE_BREAKS, "eviction_key": EVICTION_KEYS, "planning_basis": PLANNING_BASES,
-                   "admission_stop": ADMISSION_STOPS, "prefill": PREFILLS}
+        allowed = {
+            "planned_from": PLANNED_FROM,
+            "refinement": REFINEMENTS,
+            "eviction_order": EVICTION_ORDERS,
+            "admission": ADMISSIONS,
+            "admission_order": ADMISSION_ORDERS,
+            "eviction_stop": EVICTION_STOPS,
+            "tie_break": TIE_BREAKS,
+            "eviction_key": EVICTION_KEYS,
+            "planning_basis": PLANNING_BASES,
+            "admission_stop": ADMISSION_STOPS,
+            "prefill": PREFILLS,
+        }
         for name, values in allowed.items():
             value = getattr(self, name)
             if value not in values and value not in MUTANT.get(name, ()):
@@ -107,8 +116,9 @@ class Rules:
         known = {f.name for f in fields(self)}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise ValueError(f"unknown option {unknown[0]!r} (options: tie_break, seed, eviction_key, "
-                             f"{', '.join(READING_FIELDS)})")
+            raise ValueError(
+                f"unknown option {unknown[0]!r} (options: tie_break, seed, eviction_key, {', '.join(READING_FIELDS)})"
+            )
         return replace(self, **options)
 
 
@@ -126,25 +136,52 @@ class Reading:
     why: str
 
 
-READINGS: dict[str, Reading] = {r.name: r for r in (
-    Reading("spec", {}, "SPEC's reconstruction: refine to g + 1, plan by the refined bound, stop at the first misfit, "
-            "prefill produces the first token, memory in tokens"),
-    Reading("refine-g", {"refinement": "g"}, "an off-by-one reading of the update: a request that produced g tokens "
-            "has output >= g"),
-    Reading("refine-at-eviction", {"refinement": "eviction"}, "the pseudo lower bound is raised only when a request "
-            "is evicted (the paper's summaries mention the update at eviction)"),
-    Reading("refine-doubling", {"refinement": "doubling"}, "the bound doubles when exceeded: a standard road to a "
-            "log(1/alpha) competitive ratio"),
-    Reading("plan-initial", {"planning_basis": "initial"}, "admission plans a running request by the bound it "
-            "started with, as MC-SF plans with fixed lengths"),
-    Reading("skip-misfit", {"admission_stop": "skip"}, "admission skips a request that does not fit and tries the "
-            "next (greedy packing, as vLLM's scheduler may)"),
-    Reading("prefill-round", {"prefill": "extra_round"}, "prefill is a round of its own that produces no token, as "
-            "in engines that separate prefill from decode"),
-    Reading("kv-blocks-16", {"block_size": 16}, "memory is allocated in vLLM's 16-token KV blocks"),
-    Reading("evict-by-progress", {"eviction_key": "progress"}, "evict the least-progressed request first, as C5 "
-            "states"),
-)}
+READINGS: dict[str, Reading] = {
+    r.name: r
+    for r in (
+        Reading(
+            "spec",
+            {},
+            "SPEC's reconstruction: refine to g + 1, plan by the refined bound, stop at the first misfit, "
+            "prefill produces the first token, memory in tokens",
+        ),
+        Reading(
+            "refine-g",
+            {"refinement": "g"},
+            "an off-by-one reading of the update: a request that produced g tokens has output >= g",
+        ),
+        Reading(
+            "refine-at-eviction",
+            {"refinement": "eviction"},
+            "the pseudo lower bound is raised only when a request "
+            "is evicted (the paper's summaries mention the update at eviction)",
+        ),
+        Reading(
+            "refine-doubling",
+            {"refinement": "doubling"},
+            "the bound doubles when exceeded: a standard road to a log(1/alpha) competitive ratio",
+        ),
+        Reading(
+            "plan-initial",
+            {"planning_basis": "initial"},
+            "admission plans a running request by the bound it started with, as MC-SF plans with fixed lengths",
+        ),
+        Reading(
+            "skip-misfit",
+            {"admission_stop": "skip"},
+            "admission skips a request that does not fit and tries the next (greedy packing, as vLLM's scheduler may)",
+        ),
+        Reading(
+            "prefill-round",
+            {"prefill": "extra_round"},
+            "prefill is a round of its own that produces no token, as in engines that separate prefill from decode",
+        ),
+        Reading("kv-blocks-16", {"block_size": 16}, "memory is allocated in vLLM's 16-token KV blocks"),
+        Reading(
+            "evict-by-progress", {"eviction_key": "progress"}, "evict the least-progressed request first, as C5 states"
+        ),
+    )
+}
 
 
 # --- the built-in schedulers (SPEC section 3) ----------------------------------------------------------
@@ -152,8 +189,14 @@ HSF = Rules("hsf", planned_from="output")
 AMAX = Rules("amax", planned_from="upper")
 AMIN = Rules("amin", planned_from="lower")
 MCSF = Rules("mcsf", planned_from="predicted")
-FCFS = Rules("fcfs", planned_from="none", eviction_order="latest_admitted", admission="memory",
-             admission_order="arrival", admits_after_eviction=False)
+FCFS = Rules(
+    "fcfs",
+    planned_from="none",
+    eviction_order="latest_admitted",
+    admission="memory",
+    admission_order="arrival",
+    admits_after_eviction=False,
+)
 BUILT_IN: dict[str, Rules] = {r.name: r for r in (HSF, AMAX, AMIN, MCSF, FCFS)}
 
 
@@ -261,14 +304,27 @@ def model_instance(rules: Rules, instance: Instance) -> Instance:
     if rules.block_size > 1:
         for i, r in enumerate(instance.requests):
             if held(rules, r.prompt, r.output) > instance.capacity:
-                raise ValueError(f"request {i}: cannot fit alone in KV blocks of {rules.block_size} tokens: "
-                                 f"prompt {r.prompt} + output {r.output} rounds up to "
-                                 f"{held(rules, r.prompt, r.output)} > capacity {instance.capacity}")
+                raise ValueError(
+                    f"request {i}: cannot fit alone in KV blocks of {rules.block_size} tokens: "
+                    f"prompt {r.prompt} + output {r.output} rounds up to "
+                    f"{held(rules, r.prompt, r.output)} > capacity {instance.capacity}"
+                )
     if rules.prefill == "first_output":
         return instance
-    return Instance.model(instance.capacity, (
-        replace(r, prompt=r.prompt - 1, output=r.output + 1, lower=r.lower + 1, upper=r.upper + 1,
-                predicted=None if r.predicted is None else r.predicted + 1) for r in instance.requests))
+    return Instance.model(
+        instance.capacity,
+        (
+            replace(
+                r,
+                prompt=r.prompt - 1,
+                output=r.output + 1,
+                lower=r.lower + 1,
+                upper=r.upper + 1,
+                predicted=None if r.predicted is None else r.predicted + 1,
+            )
+            for r in instance.requests
+        ),
+    )
 
 
 def held(rules: Rules, prompt: int, rounds: int) -> int:
@@ -291,8 +347,9 @@ def tie_ranks(rules: Rules, n: int) -> list[int]:
     return ranks
 
 
-def eviction_key(rules: Rules, planned_length: int, progress: int, start: int, arrival: int, index: int,
-                 rank: int) -> tuple[int, ...]:
+def eviction_key(
+    rules: Rules, planned_length: int, progress: int, start: int, arrival: int, index: int, rank: int
+) -> tuple[int, ...]:
     """Running requests are evicted in ascending order of this key (SPEC section 3)."""
     if rules.eviction_order == "latest_admitted":
         # Most recently admitted first; within one round, the last one admitted (largest (arrival, index)).

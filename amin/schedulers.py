@@ -17,8 +17,17 @@ from . import rules as R
 from .model import PublicRequest, Request
 from .rules import EVICTION_KEYS, TIE_BREAKS, Rules
 
-__all__ = ["EVICTION_KEYS", "SCHEDULERS", "TIE_BREAKS", "Job", "MemoryCheck", "PlanningCheck", "RuleScheduler",
-           "Scheduler", "make_scheduler"]
+__all__ = [
+    "EVICTION_KEYS",
+    "SCHEDULERS",
+    "TIE_BREAKS",
+    "Job",
+    "MemoryCheck",
+    "PlanningCheck",
+    "RuleScheduler",
+    "Scheduler",
+    "make_scheduler",
+]
 
 
 @dataclass(slots=True)
@@ -96,8 +105,7 @@ class PlanningCheck:
         at_end = self.load[end] if end in self.load else self._at(end)
         if at_end + own > self.capacity:
             return False
-        return all(v + R.held(self.rules, prompt, x - self.t) <= self.capacity for x, v in self.load.items()
-                   if x < end)
+        return all(v + R.held(self.rules, prompt, x - self.t) <= self.capacity for x, v in self.load.items() if x < end)
 
     def add(self, prompt: int, planned_length: int) -> None:
         end = self.t + planned_length
@@ -174,8 +182,9 @@ class Scheduler:
     def eviction_priority(self, job: Job) -> tuple[int, ...]:
         """Running jobs are evicted in ascending order of this key."""
         assert job.start is not None
-        return R.eviction_key(self.rules, job.planned_length, job.progress, job.start, job.request.arrival,
-                              job.index, job.tie_rank)
+        return R.eviction_key(
+            self.rules, job.planned_length, job.progress, job.start, job.request.arrival, job.index, job.tie_rank
+        )
 
     def admission_priority(self, job: Job) -> tuple[int, ...]:
         """Waiting jobs are offered for admission in ascending order of this key."""

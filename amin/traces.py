@@ -435,8 +435,10 @@ def _rows(path: Path, needed: list[str]) -> Iterator[Mapping[str, Any] | None]:
             if last > first and any("\n" in v or "\r" in v for v in row.values() if isinstance(v, str)):
                 # A field opened by a quote ran across line ends: a stray quote would silently swallow every
                 # later row into this one, so refuse the file rather than lose them.
-                raise ValueError(f"{path}: line {first}: a quoted field runs on to line {last} (a stray quote?); "
-                                 "a request trace needs one row per line")
+                raise ValueError(
+                    f"{path}: line {first}: a quoted field runs on to line {last} (a stray quote?); "
+                    "a request trace needs one row per line"
+                )
             if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
                 continue  # blank lines are not rows
             yield row
@@ -464,8 +466,10 @@ def load_table(
     path = Path(path)
     if arrival_unit not in ARRIVAL_UNITS:
         raise ValueError(f"arrival_unit must be one of {', '.join(ARRIVAL_UNITS)}, got {arrival_unit!r}")
-    if not isinstance(round_seconds, (int, float)) or isinstance(round_seconds, bool) or not (
-        math.isfinite(round_seconds) and round_seconds > 0
+    if (
+        not isinstance(round_seconds, (int, float))
+        or isinstance(round_seconds, bool)
+        or not (math.isfinite(round_seconds) and round_seconds > 0)
     ):
         raise ValueError(f"round_seconds must be a positive number, got {round_seconds!r}")
     if not path.is_file():

@@ -49,8 +49,10 @@ def steady_instance(capacity: int, n: int, prompt_max: int, output_max: int, see
     rng = np.random.default_rng(seed)
     prompt = rng.integers(0, prompt_max + 1, size=n)
     output = rng.integers(1, output_max + 1, size=n)
-    reqs = [Request(prompt=int(s), output=int(o), lower=max(1, math.ceil(0.5 * o)), upper=int(1.5 * o))
-            for s, o in zip(prompt, output, strict=True)]
+    reqs = [
+        Request(prompt=int(s), output=int(o), lower=max(1, math.ceil(0.5 * o)), upper=int(1.5 * o))
+        for s, o in zip(prompt, output, strict=True)
+    ]
     return Instance(capacity, tuple(reqs))
 
 
@@ -119,8 +121,9 @@ def main() -> None:
     rows, ms, per = [], [], []
     for m in caps:
         mean, running, worst = steady(steady_instance(m, n=m * 2, prompt_max=8, output_max=32, seed=SEED), skip=30)
-        rows.append([m, f"{running:.0f}", f"{mean * 1e6:.1f}", f"{worst * 1e6:.0f}",
-                     f"{mean / (m * math.log2(m)) * 1e9:.2f}"])
+        rows.append(
+            [m, f"{running:.0f}", f"{mean * 1e6:.1f}", f"{worst * 1e6:.0f}", f"{mean / (m * math.log2(m)) * 1e9:.2f}"]
+        )
         ms.append(m)
         per.append(mean)
     b_m, ref_m = slope(ms, per), mlogm_slope(ms)
@@ -133,8 +136,9 @@ def main() -> None:
     targets = [16, 64, 256, 1024] if args.quick else [16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
     for target in targets:
         size = max(2, m // target)
-        mean, running, worst = steady(steady_instance(m, n=target * 12, prompt_max=max(0, size // 2),
-                                                      output_max=max(1, size), seed=SEED), skip=10)
+        mean, running, worst = steady(
+            steady_instance(m, n=target * 12, prompt_max=max(0, size // 2), output_max=max(1, size), seed=SEED), skip=10
+        )
         rows.append([target, f"{running:.0f}", f"{mean * 1e6:.1f}", f"{worst * 1e6:.0f}"])
         rs.append(running)
         per_r.append(mean)
@@ -149,8 +153,17 @@ def main() -> None:
         secs, running, admitted = burst_round(burst_instance(m))
         no_secs, _, refused_admitted = burst_round(burst_instance(m, fits=False))
         ref = f"{reference_burst(burst_instance(m)) * 1e3:.0f}" if m <= 16384 else ""
-        rows.append([m, running - admitted, admitted, f"{secs * 1e3:.2f}", f"{secs / (m * math.log2(m)) * 1e9:.1f}",
-                     f"{no_secs * 1e3:.2f}", ref])
+        rows.append(
+            [
+                m,
+                running - admitted,
+                admitted,
+                f"{secs * 1e3:.2f}",
+                f"{secs / (m * math.log2(m)) * 1e9:.1f}",
+                f"{no_secs * 1e3:.2f}",
+                ref,
+            ]
+        )
         bm.append(m)
         bt.append(secs)
         refuse.append(no_secs)
@@ -159,37 +172,64 @@ def main() -> None:
     b_burst_top = slope(bm[-3:], bt[-3:])
     b_refuse = slope(bm, refuse)
     print("burst-M: round 1 of burst_instance(M): the plan's distinct end points, then M/4 arrivals")
-    print(format_table(["M", "plan points", "admitted", "ms (burst)", "ns/(M log2 M)", "ms (all refused)",
-                        "ms (reference loop)"], rows))
-    print(f"fitted exponent of the burst round on M: {b_burst:.2f}, over the three largest M: {b_burst_top:.2f} "
-          f"(M log M slope over this range: {ref_b:.2f}); refused round: {b_refuse:.2f}\n")
+    print(
+        format_table(
+            ["M", "plan points", "admitted", "ms (burst)", "ns/(M log2 M)", "ms (all refused)", "ms (reference loop)"],
+            rows,
+        )
+    )
+    print(
+        f"fitted exponent of the burst round on M: {b_burst:.2f}, over the three largest M: {b_burst_top:.2f} "
+        f"(M log M slope over this range: {ref_b:.2f}); refused round: {b_refuse:.2f}\n"
+    )
 
     seconds = time.perf_counter() - t_start
     ok = b_m <= ref_m + TOLERANCE and b_r <= ref_r + TOLERANCE and b_burst <= ref_b + TOLERANCE
-    box = (f"amin on the fast engine; capacity M in {caps[0]}..{caps[-1]} (steady state), burst rounds up to "
-           f"M = {burst_caps[-1]}; running count 16..{targets[-1]} at M = 16384; {machine_header()}")
-    summary = (f"fast engine amin: seconds per visited round grow like M^{b_m:.2f} (steady state; M log M slope "
-               f"{ref_m:.2f}), R^{b_r:.2f} (running count; R log R slope {ref_r:.2f}) and M^{b_burst:.2f} on an "
-               f"adversarial burst admission round (M log M slope {ref_b:.2f}): "
-               + ("within M log M plus the noise tolerance" if ok else "NOT within M log M")
-               + f"; MC-SF admission finds the admissible prefix by galloping and binary search, one sweep of the "
-               f"R + K planned end points per probe, so a round is O((R + K) log K) <= O(M log M)")
+    box = (
+        f"amin on the fast engine; capacity M in {caps[0]}..{caps[-1]} (steady state), burst rounds up to "
+        f"M = {burst_caps[-1]}; running count 16..{targets[-1]} at M = 16384; {machine_header()}"
+    )
+    summary = (
+        f"fast engine amin: seconds per visited round grow like M^{b_m:.2f} (steady state; M log M slope "
+        f"{ref_m:.2f}), R^{b_r:.2f} (running count; R log R slope {ref_r:.2f}) and M^{b_burst:.2f} on an "
+        f"adversarial burst admission round (M log M slope {ref_b:.2f}): "
+        + ("within M log M plus the noise tolerance" if ok else "NOT within M log M")
+        + "; MC-SF admission finds the admissible prefix by galloping and binary search, one sweep of the "
+        "R + K planned end points per probe, so a round is O((R + K) log K) <= O(M log M)"
+    )
     print(f"verdict: {'tested' if ok else 'open'}: {summary}")
     print(f"load average at end: {' '.join(f'{v:.1f}' for v in os.getloadavg())}; {seconds:.0f} s")
     if args.quick or args.no_write:
         return
     claim = ClaimEvidence(
-        id="C6", verdict="tested" if ok else "open", summary=summary, box=box,
+        id="C6",
+        verdict="tested" if ok else "open",
+        summary=summary,
+        box=box,
         conditions="the fast engine (every published number); per visited round; timing on a shared machine",
-        examples=len(caps) + len(targets) + len(burst_caps), evidence=("benchmarks/bench_c6.py", "amin/fast.py"),
-        seeds=(SEED,), seconds=seconds, strength={"max_capacity": float(burst_caps[-1])},
-        details={"fitted_exponents": {"steady_M": round(b_m, 3), "steady_R": round(b_r, 3),
-                                      "burst_M": round(b_burst, 3), "burst_M_largest_three": round(b_burst_top, 3),
-                                      "refused_M": round(b_refuse, 3), "M_log_M_slope_steady": round(ref_m, 3),
-                                      "R_log_R_slope": round(ref_r, 3), "M_log_M_slope_burst": round(ref_b, 3)}},
+        examples=len(caps) + len(targets) + len(burst_caps),
+        evidence=("benchmarks/bench_c6.py", "amin/fast.py"),
+        seeds=(SEED,),
+        seconds=seconds,
+        strength={"max_capacity": float(burst_caps[-1])},
+        details={
+            "fitted_exponents": {
+                "steady_M": round(b_m, 3),
+                "steady_R": round(b_r, 3),
+                "burst_M": round(b_burst, 3),
+                "burst_M_largest_three": round(b_burst_top, 3),
+                "refused_M": round(b_refuse, 3),
+                "M_log_M_slope_steady": round(ref_m, 3),
+                "R_log_R_slope": round(ref_r, 3),
+                "M_log_M_slope_burst": round(ref_b, 3),
+            }
+        },
     )
-    written = write_evidence(EVIDENCE, evidence_document("benchmark_c6", [claim], "python benchmarks/bench_c6.py",
-                                                         packages=("numpy",)), update=args.update)
+    written = write_evidence(
+        EVIDENCE,
+        evidence_document("benchmark_c6", [claim], "python benchmarks/bench_c6.py", packages=("numpy",)),
+        update=args.update,
+    )
     print(f"wrote {EVIDENCE.relative_to(ROOT)}" if written.written else f"kept {EVIDENCE}: {written.reason}")
 
 

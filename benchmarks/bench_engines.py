@@ -97,15 +97,40 @@ def batch_table(n: int, ref_repeats: int, fast_repeats: int) -> str:
         ref, ref_cpu, ref_wall = timed(lambda sched=sched: Simulation(inst, sched).run(), ref_repeats)
         fast, fast_cpu, fast_wall = timed(lambda sched=sched: simulate_fast(inst, sched), fast_repeats)
         same = fast == ref
-        rows.append([name, ref.makespan, ref.evictions, f"{ref_cpu:.3f}", f"{fast_cpu:.4f}",
-                     f"{ref_cpu / fast_cpu:.1f}x", f"{ref_wall:.3f}", f"{fast_wall:.4f}",
-                     f"{ref_wall / fast_wall:.1f}x", "yes" if same else "NO"])
-    head = (f"{len(inst)} Azure conversation requests (common.azure_instance, seed 0), capacity {inst.capacity}, all "
-            f"arrivals 0, intervals relative(0.5), default options (tie_break random, seed 0); best of "
-            f"{ref_repeats} reference and {fast_repeats} fast runs\n")
+        rows.append(
+            [
+                name,
+                ref.makespan,
+                ref.evictions,
+                f"{ref_cpu:.3f}",
+                f"{fast_cpu:.4f}",
+                f"{ref_cpu / fast_cpu:.1f}x",
+                f"{ref_wall:.3f}",
+                f"{fast_wall:.4f}",
+                f"{ref_wall / fast_wall:.1f}x",
+                "yes" if same else "NO",
+            ]
+        )
+    head = (
+        f"{len(inst)} Azure conversation requests (common.azure_instance, seed 0), capacity {inst.capacity}, all "
+        f"arrivals 0, intervals relative(0.5), default options (tie_break random, seed 0); best of "
+        f"{ref_repeats} reference and {fast_repeats} fast runs\n"
+    )
     return head + format_table(
-        ["scheduler", "makespan", "evictions", "ref cpu s", "fast cpu s", "cpu ratio", "ref wall s", "fast wall s",
-         "wall ratio", "identical"], rows)
+        [
+            "scheduler",
+            "makespan",
+            "evictions",
+            "ref cpu s",
+            "fast cpu s",
+            "cpu ratio",
+            "ref wall s",
+            "fast wall s",
+            "wall ratio",
+            "identical",
+        ],
+        rows,
+    )
 
 
 def scale_row(label: str, inst: amin.Instance, name: str, check: bool) -> list:
@@ -115,12 +140,32 @@ def scale_row(label: str, inst: amin.Instance, name: str, check: bool) -> list:
     # (check_result would also do it, but its per-request eviction count is O(n * evictions).)
     if check and tuple(amin.check_schedule(inst, res.starts, res.eviction_log)) != tuple(res.memory):
         raise SystemExit(f"{label} {name}: the memory series disagrees with the independent checker")
-    return [label, name, len(inst), inst.capacity, res.makespan, res.evictions,
-            f"{res.total_latency / len(inst):.0f}", f"{cpu:.2f}", f"{wall:.2f}", "yes" if check else "-"]
+    return [
+        label,
+        name,
+        len(inst),
+        inst.capacity,
+        res.makespan,
+        res.evictions,
+        f"{res.total_latency / len(inst):.0f}",
+        f"{cpu:.2f}",
+        f"{wall:.2f}",
+        "yes" if check else "-",
+    ]
 
 
-SCALE_HEADERS = ["workload", "scheduler", "requests", "capacity", "makespan", "evictions", "mean latency",
-                 "cpu s", "wall s", "checked"]
+SCALE_HEADERS = [
+    "workload",
+    "scheduler",
+    "requests",
+    "capacity",
+    "makespan",
+    "evictions",
+    "mean latency",
+    "cpu s",
+    "wall s",
+    "checked",
+]
 
 
 def trace_table(n: int) -> str:
@@ -130,10 +175,12 @@ def trace_table(n: int) -> str:
     rows = [scale_row("tiled", inst, name, check=True) for name in amin.SCHEDULERS]
     over = tiled_trace(n, capacity=16492)
     rows.append(scale_row("tiled", over, "amin", check=True))
-    head = (f"{n} requests with real arrival times: the Azure conversation trace tiled back to back, one round = "
-            f"{ROUND_SECONDS} s, intervals relative(0.5); fast engine, default options; building the instance "
-            f"took {built:.1f} s (not counted); every schedule passed amin.check_schedule and its memory series "
-            "equals the checker's\n")
+    head = (
+        f"{n} requests with real arrival times: the Azure conversation trace tiled back to back, one round = "
+        f"{ROUND_SECONDS} s, intervals relative(0.5); fast engine, default options; building the instance "
+        f"took {built:.1f} s (not counted); every schedule passed amin.check_schedule and its memory series "
+        "equals the checker's\n"
+    )
     return head + format_table(SCALE_HEADERS, rows)
 
 
@@ -148,13 +195,16 @@ def million_child(n: int) -> None:
 
 
 def million_table(n: int) -> str:
-    out = subprocess.run([sys.executable, __file__, "--child-million", str(n)], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, __file__, "--child-million", str(n)], capture_output=True, text=True, check=True
+    )
     data = json.loads(out.stdout.strip().splitlines()[-1])
-    head = (f"{n} requests resampled with replacement from the Azure conversation trace (seed 0: rows and "
-            f"inter-arrival gaps drawn independently), one round = {ROUND_SECONDS} s, capacity {SCALE_CAPACITY}, "
-            f"relative(0.5); fresh process: building the instance took {data['built']:.1f} s (not counted), "
-            f"peak resident memory of the whole process {data['rss_mb']:.0f} MB\n")
+    head = (
+        f"{n} requests resampled with replacement from the Azure conversation trace (seed 0: rows and "
+        f"inter-arrival gaps drawn independently), one round = {ROUND_SECONDS} s, capacity {SCALE_CAPACITY}, "
+        f"relative(0.5); fresh process: building the instance took {data['built']:.1f} s (not counted), "
+        f"peak resident memory of the whole process {data['rss_mb']:.0f} MB\n"
+    )
     return head + format_table(SCALE_HEADERS, [data["row"]])
 
 
@@ -170,7 +220,7 @@ def profile_table(n: int) -> str:
     lines = [ln for ln in buf.getvalue().splitlines() if ln.strip()]
     start = next(k for k, ln in enumerate(lines) if ln.lstrip().startswith("ncalls"))
     head = f"cProfile of amin on the {n}-request tiled trace (top 10 by own time; profiling inflates times)\n"
-    return head + "\n".join(lines[start - 1:start + 11])
+    return head + "\n".join(lines[start - 1 : start + 11])
 
 
 def main() -> None:

@@ -31,8 +31,10 @@ def header() -> str:
         f"{p} {importlib.metadata.version(p)}" for p in ("cvxpy", "highspy", "numpy", "scipy", "pyscipopt")
     )
     cpu = platform.processor() or platform.machine()
-    return (f"machine: {platform.node()} ({cpu}, {os.cpu_count()} cores), Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}\nversions: {versions}")
+    return (
+        f"machine: {platform.node()} ({cpu}, {os.cpu_count()} cores), Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}\nversions: {versions}"
+    )
 
 
 def table(headers: list[str], rows: list[list[object]]) -> str:
@@ -41,8 +43,9 @@ def table(headers: list[str], rows: list[list[object]]) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in fmt])
 
 
-def heterogeneous(rng: random.Random, n: int, capacity: int = 60, max_output: int = 20,
-                  max_prompt: int = 10, max_arrival: int = 10) -> Instance:
+def heterogeneous(
+    rng: random.Random, n: int, capacity: int = 60, max_output: int = 20, max_prompt: int = 10, max_arrival: int = 10
+) -> Instance:
     reqs = []
     for _ in range(n):
         s = rng.randint(0, max_prompt)
@@ -69,13 +72,45 @@ def scaling(time_limit: float) -> str:
         hsf = simulate(inst, "hsf").total_latency
         sol = optimal.solve(inst, time_limit)
         lb = optimal.lower_bound(inst)
-        rows.append([n, seed, sol.slack, sol.columns, sol.status, sol.total_latency, sol.lower_bound,
-                     sol.lower_bound_method, hsf, lb.lp_bound, lb.area_bound, round(sol.seconds, 2),
-                     round(lb.seconds, 2)])
-    return ("### Exact solve against size (capacity 60, prompts 0-10, outputs 1-20, arrivals 0-10; "
-            f"HiGHS, time limit {time_limit:g} s)\n\n" + table(
-                ["n", "seed", "slack D", "columns", "status", "TEL", "lower bound", "bound from", "H-SF TEL",
-                 "LP bound", "area bound", "solve s", "bounds s"], rows))
+        rows.append(
+            [
+                n,
+                seed,
+                sol.slack,
+                sol.columns,
+                sol.status,
+                sol.total_latency,
+                sol.lower_bound,
+                sol.lower_bound_method,
+                hsf,
+                lb.lp_bound,
+                lb.area_bound,
+                round(sol.seconds, 2),
+                round(lb.seconds, 2),
+            ]
+        )
+    return (
+        "### Exact solve against size (capacity 60, prompts 0-10, outputs 1-20, arrivals 0-10; "
+        f"HiGHS, time limit {time_limit:g} s)\n\n"
+        + table(
+            [
+                "n",
+                "seed",
+                "slack D",
+                "columns",
+                "status",
+                "TEL",
+                "lower bound",
+                "bound from",
+                "H-SF TEL",
+                "LP bound",
+                "area bound",
+                "solve s",
+                "bounds s",
+            ],
+            rows,
+        )
+    )
 
 
 def formulations(time_limit: float) -> str:
@@ -85,10 +120,12 @@ def formulations(time_limit: float) -> str:
         inst = few_kinds(random.Random(seed), n)
         for form in ("naive", "aggregated"):
             sol = optimal.solve(inst, time_limit, formulation=form)
-            rows.append([n, seed, form, sol.columns, sol.status, sol.total_latency, sol.lower_bound,
-                         round(sol.seconds, 2)])
-    return (f"### Naive vs aggregated (at most 4 distinct kinds of request; time limit {time_limit:g} s)\n\n"
-            + table(["n", "seed", "formulation", "columns", "status", "TEL", "lower bound", "seconds"], rows))
+            rows.append(
+                [n, seed, form, sol.columns, sol.status, sol.total_latency, sol.lower_bound, round(sol.seconds, 2)]
+            )
+    return f"### Naive vs aggregated (at most 4 distinct kinds of request; time limit {time_limit:g} s)\n\n" + table(
+        ["n", "seed", "formulation", "columns", "status", "TEL", "lower bound", "seconds"], rows
+    )
 
 
 def paper_setting(time_limit: float) -> str:
@@ -99,12 +136,26 @@ def paper_setting(time_limit: float) -> str:
         inst = Instance(100, tuple(Request(5, o, 1, o, 0) for o in (rng.choice((3, 8, 15, 20)) for _ in range(n))))
         for form in ("aggregated", "naive") if n <= 20 else ("aggregated",):
             sol = optimal.solve(inst, time_limit, formulation=form)
-            rows.append([n, sol.formulation, sol.columns, sol.status, sol.total_latency, sol.lower_bound,
-                         sol.lower_bound_method, simulate(inst, "hsf").total_latency, round(sol.seconds, 2)])
-    return (f"### Theory setting: arrivals 0, prompt 5, outputs in {{3, 8, 15, 20}}, capacity 100 "
-            f"(time limit {time_limit:g} s)\n\n" + table(
-                ["n", "formulation", "columns", "status", "TEL", "lower bound", "bound from", "H-SF TEL", "seconds"],
-                rows))
+            rows.append(
+                [
+                    n,
+                    sol.formulation,
+                    sol.columns,
+                    sol.status,
+                    sol.total_latency,
+                    sol.lower_bound,
+                    sol.lower_bound_method,
+                    simulate(inst, "hsf").total_latency,
+                    round(sol.seconds, 2),
+                ]
+            )
+    return (
+        f"### Theory setting: arrivals 0, prompt 5, outputs in {{3, 8, 15, 20}}, capacity 100 "
+        f"(time limit {time_limit:g} s)\n\n"
+        + table(
+            ["n", "formulation", "columns", "status", "TEL", "lower bound", "bound from", "H-SF TEL", "seconds"], rows
+        )
+    )
 
 
 def theory(n: int) -> Instance:
@@ -114,19 +165,46 @@ def theory(n: int) -> Instance:
 
 def compare(time_limit: float, long_limit: float) -> str:
     """Before/after in one run: the LP-guided warm start and the area windows off (before) and on (after)."""
-    cases = [(f"heterogeneous n=12 seed {seed}", heterogeneous(random.Random(seed), 12), time_limit)
-             for seed in range(1, 7)]
+    cases = [
+        (f"heterogeneous n=12 seed {seed}", heterogeneous(random.Random(seed), 12), time_limit) for seed in range(1, 7)
+    ]
     cases += [(f"theory n={n}", theory(n), long_limit) for n in (20, 40)]
     cases += [(f"4 kinds n={n} seed 1", few_kinds(random.Random(1), n), long_limit) for n in (20, 40)]
     rows = []
     for label, inst, limit in tqdm(cases, desc="before/after", file=sys.stderr):
         for variant, on in (("before", False), ("after", True)):
             sol = optimal.solve(inst, limit, guided_warm_start=on, area_windows=on)
-            rows.append([label, variant, limit, sol.warm_start, sol.slack, sol.columns, sol.status, sol.total_latency,
-                         sol.lower_bound, None if sol.gap is None else round(100 * sol.gap, 1), round(sol.seconds, 2)])
-    return ("### Before/after: LP-guided warm start and area windows (HiGHS; before = both switched off)\n\n"
-            + table(["instance", "variant", "limit s", "warm start", "slack D", "columns", "status", "TEL",
-                     "lower bound", "gap %", "seconds"], rows))
+            rows.append(
+                [
+                    label,
+                    variant,
+                    limit,
+                    sol.warm_start,
+                    sol.slack,
+                    sol.columns,
+                    sol.status,
+                    sol.total_latency,
+                    sol.lower_bound,
+                    None if sol.gap is None else round(100 * sol.gap, 1),
+                    round(sol.seconds, 2),
+                ]
+            )
+    return "### Before/after: LP-guided warm start and area windows (HiGHS; before = both switched off)\n\n" + table(
+        [
+            "instance",
+            "variant",
+            "limit s",
+            "warm start",
+            "slack D",
+            "columns",
+            "status",
+            "TEL",
+            "lower bound",
+            "gap %",
+            "seconds",
+        ],
+        rows,
+    )
 
 
 def load_trace(n: int, capacity: int, arrivals: str, round_seconds: float) -> Instance:
@@ -138,7 +216,8 @@ def load_trace(n: int, capacity: int, arrivals: str, round_seconds: float) -> In
             if o < 1 or s + o > capacity:
                 continue
             ts = time.mktime(time.strptime(row["TIMESTAMP"][:19], "%Y-%m-%d %H:%M:%S")) + float(
-                "0." + row["TIMESTAMP"][20:] if len(row["TIMESTAMP"]) > 20 else 0)
+                "0." + row["TIMESTAMP"][20:] if len(row["TIMESTAMP"]) > 20 else 0
+            )
             t0 = ts if t0 is None else t0
             a = 0 if arrivals == "zero" else int((ts - t0) / round_seconds)
             reqs.append(Request(s, o, 1, o, a))
@@ -156,15 +235,49 @@ def trace(n: int, time_limit: float) -> str:
         hsf_seconds = time.perf_counter() - clock
         for max_classes in (50,):
             b = optimal.lower_bound(inst, time_limit, max_classes=max_classes)
-            rows.append([n, arrivals, max_classes, b.method, b.classes, b.stride, b.columns,
-                         b.lp_bound, b.area_bound, b.value,
-                         sum(r.output for r in inst.requests), hsf, round(b.value / hsf, 3), round(b.seconds, 1),
-                         round(hsf_seconds, 1)])
-    return (f"### Lower bound on the Azure conversation trace (first {n} requests that fit, capacity 16492; "
-            "arrivals all 0, or trace timestamps at 50 ms per round)\n\n" + table(
-                ["n", "arrivals", "max_classes", "best method", "classes", "stride", "columns",
-                 "LP bound", "area bound", "lower bound",
-                 "sum of outputs", "H-SF TEL", "bound / H-SF", "bound s", "H-SF s"], rows))
+            rows.append(
+                [
+                    n,
+                    arrivals,
+                    max_classes,
+                    b.method,
+                    b.classes,
+                    b.stride,
+                    b.columns,
+                    b.lp_bound,
+                    b.area_bound,
+                    b.value,
+                    sum(r.output for r in inst.requests),
+                    hsf,
+                    round(b.value / hsf, 3),
+                    round(b.seconds, 1),
+                    round(hsf_seconds, 1),
+                ]
+            )
+    return (
+        f"### Lower bound on the Azure conversation trace (first {n} requests that fit, capacity 16492; "
+        "arrivals all 0, or trace timestamps at 50 ms per round)\n\n"
+        + table(
+            [
+                "n",
+                "arrivals",
+                "max_classes",
+                "best method",
+                "classes",
+                "stride",
+                "columns",
+                "LP bound",
+                "area bound",
+                "lower bound",
+                "sum of outputs",
+                "H-SF TEL",
+                "bound / H-SF",
+                "bound s",
+                "H-SF s",
+            ],
+            rows,
+        )
+    )
 
 
 def main() -> None:

@@ -24,14 +24,17 @@ def hindsight_ip(instance: amin.Instance) -> tuple[str, int, list[int]]:
         return x[i][t - reqs[i].arrival] if reqs[i].arrival <= t <= latest[i] else 0
 
     # minimise sum_i ( sum_t t * x[i,t] + o_i - a_i )
-    objective = sum(sum(t * starts_at(i, t) for t in range(r.arrival, latest[i] + 1)) + r.output - r.arrival
-                    for i, r in enumerate(reqs))
+    objective = sum(
+        sum(t * starts_at(i, t) for t in range(r.arrival, latest[i] + 1)) + r.output - r.arrival
+        for i, r in enumerate(reqs)
+    )
     # sum_t x[i,t] = 1 for every i
     constraints = [cp.sum(x[i]) == 1 for i in range(len(reqs))]
     # sum_i sum_{t = tau - o_i}^{tau - 1} (s_i + tau - t) * x[i,t] <= M for every tau
     for tau in range(1, max(latest[i] + r.output for i, r in enumerate(reqs)) + 1):
-        load = sum((r.prompt + tau - t) * starts_at(i, t)
-                   for i, r in enumerate(reqs) for t in range(tau - r.output, tau))
+        load = sum(
+            (r.prompt + tau - t) * starts_at(i, t) for i, r in enumerate(reqs) for t in range(tau - r.output, tau)
+        )
         if isinstance(load, cp.Expression):
             constraints.append(load <= M)
     problem = cp.Problem(cp.Minimize(objective), constraints)

@@ -96,7 +96,12 @@ class ProofSpec:
 
 
 def standard_specs(
-    requests: int = 3, capacity: int = 12, output: int = 8, arrival: int = 2, tie_break: str = "any", depth: int = 6,
+    requests: int = 3,
+    capacity: int = 12,
+    output: int = 8,
+    arrival: int = 2,
+    tie_break: str = "any",
+    depth: int = 6,
     reading: str = "spec",
 ) -> list[ProofSpec]:
     """The proofs `amin prove` runs. Safety claims: a `depth`-round BMC over the box plus the induction (base case and
@@ -235,8 +240,9 @@ def check(spec: ProofSpec, mutant: str | None = None, seed: int = 0) -> dict[str
         out["ranks"] = ranks
         out["violation"] = v.to_dict() if v else None
         out["trace"] = format_trace(trace, instance.capacity)
-        out["replay"] = replay(instance, spec.scheduler, mutant, ranks, spec.horizon, spec.kinds, out["violation"],
-                               spec.reading)
+        out["replay"] = replay(
+            instance, spec.scheduler, mutant, ranks, spec.horizon, spec.kinds, out["violation"], spec.reading
+        )
     else:
         out["verdict"] = "unknown"
         out["reason"] = solver.reason_unknown()
@@ -375,7 +381,15 @@ def run_spec(
         n = spec.induction_requests
         row.induction.append(
             _isolated(
-                check_base, timeout, {"lemma": "base"}, spec.scheduler, n, spec.claim, spec.box.correct, None, seed,
+                check_base,
+                timeout,
+                {"lemma": "base"},
+                spec.scheduler,
+                n,
+                spec.claim,
+                spec.box.correct,
+                None,
+                seed,
                 spec.reading,
             )
         )

@@ -40,9 +40,7 @@ class Semantics:
         """A built-in scheduler's rules under a reading (`amin.rules.READINGS`); `tie_break` "index" or "any" (a
         symbolic permutation: covers every seed)."""
         if scheduler not in SCHEDULERS:
-            raise ValueError(
-                f"unknown scheduler {scheduler!r} for the encoding (choose from {', '.join(SCHEDULERS)})"
-            )
+            raise ValueError(f"unknown scheduler {scheduler!r} for the encoding (choose from {', '.join(SCHEDULERS)})")
         if tie_break not in ("index", "any"):
             raise ValueError(f"unknown tie_break {tie_break!r} (index or any)")
         fields = READINGS[reading].fields
@@ -245,9 +243,13 @@ def refine_at_eviction(sem: Semantics, L: Any, g: Any) -> Any:
     return refine(sem, L, g)
 
 
-ENCODED_READINGS = {"refinement": ("g+1", "g", "eviction", "doubling", *MUTANT["refinement"]),
-                    "planning_basis": ("refined",), "admission_stop": ("first_misfit",), "prefill": ("first_output",),
-                    "block_size": (1,)}
+ENCODED_READINGS = {
+    "refinement": ("g+1", "g", "eviction", "doubling", *MUTANT["refinement"]),
+    "planning_basis": ("refined",),
+    "admission_stop": ("first_misfit",),
+    "prefill": ("first_output",),
+    "block_size": (1,),
+}
 """The values of each reading the encoding has terms for; `unencoded` names the first other one."""
 
 
@@ -351,8 +353,9 @@ def round_step(sem: Semantics, inst: SymInstance, st: State, t: Any) -> tuple[Ro
         base = [z3.If(run2[k], s[k] + st.g[k], s[k]) for k in idx]
         for i in idx:
             # A running request whose planned end has passed (refined to g, or only at eviction) plans nothing.
-            member = [z3.Or(z3.And(run2[k], e[k] >= 1), z3.And(cand[k], z3.Or(before[i][k], z3.BoolVal(k == i))))
-                      for k in idx]
+            member = [
+                z3.Or(z3.And(run2[k], e[k] >= 1), z3.And(cand[k], z3.Or(before[i][k], z3.BoolVal(k == i)))) for k in idx
+            ]
             # PlanningCheck.fits: every planned end point up to i's own end, with i and the earlier candidates added.
             checks = []
             for j in idx:

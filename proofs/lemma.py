@@ -77,8 +77,9 @@ def _lemmas(sem: Semantics) -> list[tuple[str, str]]:
 LEMMAS = dict(_lemmas(Semantics.of("amin")))
 
 
-def check_lemma(name: str, requests: int, mutant: str | None = None, seed: int = 0,
-                reading: str = "spec") -> dict[str, Any]:
+def check_lemma(
+    name: str, requests: int, mutant: str | None = None, seed: int = 0, reading: str = "spec"
+) -> dict[str, Any]:
     """Prove one lemma for every state with `requests` slots (any capacity, any lengths); sat: a counterexample."""
     t0 = time.perf_counter()
     # Initial planned lengths play no role: L is symbolic in the state.
@@ -160,7 +161,12 @@ def check_lemma(name: str, requests: int, mutant: str | None = None, seed: int =
 
 
 def check_base(
-    scheduler: str, requests: int, claim: str = "", correct: bool = False, mutant: str | None = None, seed: int = 0,
+    scheduler: str,
+    requests: int,
+    claim: str = "",
+    correct: bool = False,
+    mutant: str | None = None,
+    seed: int = 0,
     reading: str = "spec",
 ) -> dict[str, Any]:
     """The base case: the initial state of `scheduler` satisfies the invariant (and, for C1/hsf, L >= o; for C3,

@@ -50,8 +50,9 @@ MUTANTS: dict[str, Mutant] = {
 }
 
 
-def engine_scheduler(base: str, mutant: str | None, ranks: Sequence[int] | None = None,
-                     reading: str = "spec") -> Scheduler:
+def engine_scheduler(
+    base: str, mutant: str | None, ranks: Sequence[int] | None = None, reading: str = "spec"
+) -> Scheduler:
     """The simulator's scheduler for a proof row: the real one or a mutant, under a reading, index tie-break or
     the tie ranks a model chose (an option of the record, not a patch)."""
     rules = BUILT_IN[base].with_options(**READINGS[reading].fields)

@@ -35,8 +35,9 @@ def _corpus(**search: Any) -> str:
 
 
 def _evidence(**claim: Any) -> str:
-    return json.dumps({"source": "x", "claims": [{"id": "C1", "verdict": "tested", "summary": "s", "examples": 1,
-                                                  **claim}]})
+    return json.dumps(
+        {"source": "x", "claims": [{"id": "C1", "verdict": "tested", "summary": "s", "examples": 1, **claim}]}
+    )
 
 
 # name: (files {relative path: content}, argv with {tmp} for the directory, fragment of the one line)
@@ -44,52 +45,105 @@ CASES: dict[str, tuple[dict[str, str], list[str], str]] = {
     # instances
     "missing file": ({}, ["simulate", "{tmp}/none.json", "-s", "amin"], "none.json"),
     "not JSON": ({"i.json": "{"}, ["simulate", "{tmp}/i.json", "-s", "amin"], "invalid JSON at line 1"),
-    "NaN field": ({"i.json": '{"capacity": NaN, "requests": []}'}, ["simulate", "{tmp}/i.json", "-s", "hsf"],
-                  "NaN is not a number JSON allows"),
-    "1e999": ({"i.json": '{"capacity": 1e999, "requests": []}'}, ["simulate", "{tmp}/i.json", "-s", "hsf"],
-              "1e999 is too large"),
-    "prompt 2^63": ({"i.json": _instance(10**20, [_request(prompt=2**63)])},
-                    ["simulate", "{tmp}/i.json", "-s", "amin"], "capacity 100000000000000000000 exceeds 2^53 - 1"),
-    "output beyond 2^53": ({"i.json": _instance(2**53 - 1, [_request(output=2**60)])},
-                           ["simulate", "{tmp}/i.json", "-s", "amin"], "field 'output' is 1152921504606846976"),
+    "NaN field": (
+        {"i.json": '{"capacity": NaN, "requests": []}'},
+        ["simulate", "{tmp}/i.json", "-s", "hsf"],
+        "NaN is not a number JSON allows",
+    ),
+    "1e999": (
+        {"i.json": '{"capacity": 1e999, "requests": []}'},
+        ["simulate", "{tmp}/i.json", "-s", "hsf"],
+        "1e999 is too large",
+    ),
+    "prompt 2^63": (
+        {"i.json": _instance(10**20, [_request(prompt=2**63)])},
+        ["simulate", "{tmp}/i.json", "-s", "amin"],
+        "capacity 100000000000000000000 exceeds 2^53 - 1",
+    ),
+    "output beyond 2^53": (
+        {"i.json": _instance(2**53 - 1, [_request(output=2**60)])},
+        ["simulate", "{tmp}/i.json", "-s", "amin"],
+        "field 'output' is 1152921504606846976",
+    ),
     "not gzip": ({"i.json.gz": "plain"}, ["simulate", "{tmp}/i.json.gz", "-s", "amin"], "not a gzip file"),
-    "unknown request field": ({"i.json": _instance(9, [_request(colour=1)])},
-                              ["solve", "{tmp}/i.json"], "unknown field 'colour'"),
+    "unknown request field": (
+        {"i.json": _instance(9, [_request(colour=1)])},
+        ["solve", "{tmp}/i.json"],
+        "unknown field 'colour'",
+    ),
     # traces
-    "trace without capacity": ({"t.csv": "prompt,output\n1,2\n"}, ["simulate", "{tmp}/t.csv", "-s", "amin"],
-                               "needs --capacity"),
-    "trace missing column": ({"t.csv": "p,o\n1,2\n"}, ["simulate", "{tmp}/t.csv", "-s", "amin", "--capacity", "9"],
-                             "no column 'prompt'"),
-    "stray quote": ({"t.csv": 'prompt,output\n1,2\n"3,4\n5,6\n'},
-                    ["simulate", "{tmp}/t.csv", "-s", "amin", "--capacity", "99"], "line 3: a quoted field"),
-    "trace options on an instance": ({}, ["simulate", str(SIX), "-s", "amin", "--capacity", "9"],
-                                     "--capacity applies to trace files"),
+    "trace without capacity": (
+        {"t.csv": "prompt,output\n1,2\n"},
+        ["simulate", "{tmp}/t.csv", "-s", "amin"],
+        "needs --capacity",
+    ),
+    "trace missing column": (
+        {"t.csv": "p,o\n1,2\n"},
+        ["simulate", "{tmp}/t.csv", "-s", "amin", "--capacity", "9"],
+        "no column 'prompt'",
+    ),
+    "stray quote": (
+        {"t.csv": 'prompt,output\n1,2\n"3,4\n5,6\n'},
+        ["simulate", "{tmp}/t.csv", "-s", "amin", "--capacity", "99"],
+        "line 3: a quoted field",
+    ),
+    "trace options on an instance": (
+        {},
+        ["simulate", str(SIX), "-s", "amin", "--capacity", "9"],
+        "--capacity applies to trace files",
+    ),
     # corpus records (amin replay)
     "corpus Infinity": ({"c/r.json": _corpus(value=float("inf"))}, ["replay", "{tmp}/c"], "Infinity"),
-    "corpus bogus versus": ({"c/r.json": _corpus(versus="bogus")}, ["replay", "{tmp}/c"],
-                            "field 'search.versus': must be one of"),
-    "corpus option max_rounds": ({"c/r.json": _corpus(options={"max_rounds": 1})}, ["replay", "{tmp}/c"],
-                                 "unknown field 'max_rounds'"),
-    "corpus option observer": ({"c/r.json": _corpus(options={"observer": "x"})}, ["replay", "{tmp}/c"],
-                               "unknown field 'observer'"),
-    "corpus option engine": ({"c/r.json": _corpus(options={"engine": "reference"})}, ["replay", "{tmp}/c"],
-                             "unknown field 'engine'"),
+    "corpus bogus versus": (
+        {"c/r.json": _corpus(versus="bogus")},
+        ["replay", "{tmp}/c"],
+        "field 'search.versus': must be one of",
+    ),
+    "corpus option max_rounds": (
+        {"c/r.json": _corpus(options={"max_rounds": 1})},
+        ["replay", "{tmp}/c"],
+        "unknown field 'max_rounds'",
+    ),
+    "corpus option observer": (
+        {"c/r.json": _corpus(options={"observer": "x"})},
+        ["replay", "{tmp}/c"],
+        "unknown field 'observer'",
+    ),
+    "corpus option engine": (
+        {"c/r.json": _corpus(options={"engine": "reference"})},
+        ["replay", "{tmp}/c"],
+        "unknown field 'engine'",
+    ),
     "corpus without search": ({"c/r.json": _instance()}, ["replay", "{tmp}/c"], "missing field 'search'"),
-    "corpus bad instance": ({"c/r.json": json.dumps({**json.loads(_corpus()), "capacity": 2})},
-                            ["replay", "{tmp}/c"], "cannot fit alone"),
+    "corpus bad instance": (
+        {"c/r.json": json.dumps({**json.loads(_corpus()), "capacity": 2})},
+        ["replay", "{tmp}/c"],
+        "cannot fit alone",
+    ),
     # evidence files (amin claims)
     "evidence outside the repository": (
         {"reports/evidence/e.json": _evidence(verdict="refuted", evidence=["../../../../etc/passwd"])},
-        ["claims", "--evidence", "{tmp}/reports/evidence"], "lies outside the repository"),
-    "evidence NaN": ({"reports/evidence/e.json": _evidence(worst_ratio=float("nan"))},
-                     ["claims", "--evidence", "{tmp}/reports/evidence"], "NaN"),
-    "evidence unknown verdict": ({"reports/evidence/e.json": _evidence(verdict="maybe")},
-                                ["claims", "--evidence", "{tmp}/reports/evidence"], "must be one of"),
+        ["claims", "--evidence", "{tmp}/reports/evidence"],
+        "lies outside the repository",
+    ),
+    "evidence NaN": (
+        {"reports/evidence/e.json": _evidence(worst_ratio=float("nan"))},
+        ["claims", "--evidence", "{tmp}/reports/evidence"],
+        "NaN",
+    ),
+    "evidence unknown verdict": (
+        {"reports/evidence/e.json": _evidence(verdict="maybe")},
+        ["claims", "--evidence", "{tmp}/reports/evidence"],
+        "must be one of",
+    ),
     # report options and outputs
     "report empty trace list": ({}, ["report", "--quick", "--traces", "", "--out", "{tmp}/r"], "expected a comma"),
     "report out is a file": ({"f": "x"}, ["report", "--quick", "--out", "{tmp}/f", "--no-progress"], "f"),
-    "report unreachable dask": ({}, ["report", "--quick", "--dask", "no-port-here", "--out", "{tmp}/r",
-                                     "--no-progress"], "cannot reach the Dask scheduler"),
+    "report unreachable dask": (
+        {},
+        ["report", "--quick", "--dask", "no-port-here", "--out", "{tmp}/r", "--no-progress"],
+        "cannot reach the Dask scheduler",
+    ),
     # prove options
     "prove timeout inf": ({}, ["prove", "--timeout", "inf"], "finite number of seconds"),
     "prove negative arrival": ({}, ["prove", "--max-arrival", "-1"], "must be >= 0"),
@@ -134,8 +188,12 @@ def test_a_late_arrival_and_a_long_output_cost_events_not_rounds(engine: str, tm
     # 190 million idle rounds, then a request; and one request producing 2 million tokens beside it.
     path = tmp_path / "i.json"
     path.write_text(_instance(10**12, [_request(arrival=190_000_000), _request(output=2_000_000, upper=9)]))
-    done = _limited(["simulate", str(path), "-s", "amin", "--engine", engine, "--json", "--detail"] if engine == "fast"
-                    else ["simulate", str(path), "-s", "amin", "--engine", engine, "--json"], timeout=600)
+    done = _limited(
+        ["simulate", str(path), "-s", "amin", "--engine", engine, "--json", "--detail"]
+        if engine == "fast"
+        else ["simulate", str(path), "-s", "amin", "--engine", engine, "--json"],
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     records = json.loads(done.stdout)["records"]
     assert records[0]["completion"] == 190_000_003 and records[1]["completion"] == 2_000_000

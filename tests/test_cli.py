@@ -108,8 +108,23 @@ def test_an_instance_spanning_10_to_the_13_rounds_simulates_in_bounded_memory(tm
 def test_simulate_reads_a_csv_or_jsonl_trace_and_reports_skipped_rows(tmp_path, capsys):
     csv_path = tmp_path / "trace.csv"
     csv_path.write_text("t,in,out\n0.0,10,5\n0.1,,6\n0.2,30,0\n0.5,40,8\n0.6,500,8\n")
-    argv = ["simulate", str(csv_path), "-s", "amin", "--capacity", "100", "--prompt-column", "in",
-            "--output-column", "out", "--arrival-column", "t", "--round-seconds", "0.1", "--json"]
+    argv = [
+        "simulate",
+        str(csv_path),
+        "-s",
+        "amin",
+        "--capacity",
+        "100",
+        "--prompt-column",
+        "in",
+        "--output-column",
+        "out",
+        "--arrival-column",
+        "t",
+        "--round-seconds",
+        "0.1",
+        "--json",
+    ]
     code, out, err = run_cli(capsys, *argv)
     assert code == 0
     data = json.loads(out)  # stdout stays one JSON document; the notes go to stderr

@@ -13,9 +13,14 @@ from amin.model import MAX_INT, InstanceError, instance_from_dict
 
 FIELDS = ("prompt", "output", "lower", "upper", "arrival", "predicted", "id")
 VALUES = st.one_of(
-    st.integers(-3, 12), st.integers(MAX_INT - 2, MAX_INT + 2), st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(-3, 12),
+    st.integers(MAX_INT - 2, MAX_INT + 2),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.sampled_from([0.0, 1.0, 2.0, 3.0]),
-    st.text(max_size=3), st.none(), st.booleans(), st.lists(st.integers(0, 3), max_size=2),
+    st.text(max_size=3),
+    st.none(),
+    st.booleans(),
+    st.lists(st.integers(0, 3), max_size=2),
 )
 
 
@@ -23,9 +28,19 @@ VALUES = st.one_of(
 def documents(draw: st.DrawFn) -> dict[str, Any]:
     """A valid instance document with a few random mutations: a field set to any JSON value, removed, or added."""
     n = draw(st.integers(0, 3))
-    doc: dict[str, Any] = {"capacity": draw(st.integers(1, 40)), "requests": [
-        {"prompt": draw(st.integers(0, 5)), "output": draw(st.integers(1, 5)), "lower": 1,
-         "upper": draw(st.integers(1, 9)), "arrival": 0} for _ in range(n)]}
+    doc: dict[str, Any] = {
+        "capacity": draw(st.integers(1, 40)),
+        "requests": [
+            {
+                "prompt": draw(st.integers(0, 5)),
+                "output": draw(st.integers(1, 5)),
+                "lower": 1,
+                "upper": draw(st.integers(1, 9)),
+                "arrival": 0,
+            }
+            for _ in range(n)
+        ],
+    }
     for _ in range(draw(st.integers(0, 3))):
         if doc["requests"] and draw(st.booleans()):
             req = draw(st.sampled_from(doc["requests"]))

@@ -130,13 +130,17 @@ def test_outputs_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         ("{not json", "invalid JSON at line 1"),
         (json.dumps({"source": "x"}), "missing field 'claims'"),
         (json.dumps({"claims": [{"id": "C99", "verdict": "tested", "summary": ""}]}), "field 'claims[0].id': must be"),
-        (json.dumps({"claims": [{"id": "C1", "verdict": "maybe", "summary": ""}]}),
-         "field 'claims[0].verdict': must be one of"),
+        (
+            json.dumps({"claims": [{"id": "C1", "verdict": "maybe", "summary": ""}]}),
+            "field 'claims[0].verdict': must be one of",
+        ),
         (json.dumps({"claims": [{"id": "C1"}]}), "field 'claims[0]': missing field 'verdict'"),
         (json.dumps({"claims": [_claim("C1", "tested", worst_ratio=float("inf"))]}), "Infinity is not a number"),
         (json.dumps({"claims": [_claim("C1", "tested", examples=-1)]}), "field 'claims[0].examples'"),
-        (json.dumps({"claims": [_claim("C2", "refuted", evidence=["../../../../etc/passwd"])]}),
-         "lies outside the repository"),
+        (
+            json.dumps({"claims": [_claim("C2", "refuted", evidence=["../../../../etc/passwd"])]}),
+            "lies outside the repository",
+        ),
         (json.dumps({"claims": [_claim("C2", "refuted", evidence=["/etc/passwd"])]}), "lies outside the repository"),
         (json.dumps({"claims": [_claim("C2", "refuted", evidence=[])]}), "needs a counterexample or result file"),
         (json.dumps({"claims": [_claim("C2", "refuted", evidence=["reports/nowhere/cx.json"])]}), "does not exist"),
@@ -153,8 +157,9 @@ def test_bad_evidence_file_is_one_line_exit_2(
     assert message in err and "bad.json" in err and len(err.strip().splitlines()) == 1
 
 
-def test_claims_works_from_any_directory_of_the_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_claims_works_from_any_directory_of_the_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     repo = tmp_path / "repo"
     _write(repo / "reports" / "evidence", "a", [_claim("C1", "tested", examples=3)])
     deep = repo / "docs" / "sub"

@@ -12,8 +12,19 @@ import pytest
 
 from .fixtures import ROOT
 
-CORE = ["amin/__init__.py", "amin/model.py", "amin/rules.py", "amin/engine.py", "amin/fast.py", "amin/check.py",
-        "amin/results.py", "amin/schedulers.py", "amin/horizon.py", "amin/traces.py", "amin/predictors.py"]
+CORE = [
+    "amin/__init__.py",
+    "amin/model.py",
+    "amin/rules.py",
+    "amin/engine.py",
+    "amin/fast.py",
+    "amin/check.py",
+    "amin/results.py",
+    "amin/schedulers.py",
+    "amin/horizon.py",
+    "amin/traces.py",
+    "amin/predictors.py",
+]
 SOURCES = ["amin", "optimal", "proofs", "tests", "examples", "benchmarks"]
 
 

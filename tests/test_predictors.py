@@ -55,8 +55,22 @@ def test_binned_default_edges_and_bins() -> None:
     o = np.array([1, 49, 50, 99, 100, 199, 200, 499, 500, 999, 1000, 1999, 2000, 3999, 4000, 7999])
     lo, up = binned().intervals(o)
     assert pairs(lo, up) == [
-        (1, 49), (1, 49), (50, 99), (50, 99), (100, 199), (100, 199), (200, 499), (200, 499),
-        (500, 999), (500, 999), (1000, 1999), (1000, 1999), (2000, 3999), (2000, 3999), (4000, 7999), (4000, 7999),
+        (1, 49),
+        (1, 49),
+        (50, 99),
+        (50, 99),
+        (100, 199),
+        (100, 199),
+        (200, 499),
+        (200, 499),
+        (500, 999),
+        (500, 999),
+        (1000, 1999),
+        (1000, 1999),
+        (2000, 3999),
+        (2000, 3999),
+        (4000, 7999),
+        (4000, 7999),
     ]
     assert interval_stats(lo, up, o)["coverage"] == 1.0
 
@@ -65,13 +79,24 @@ def test_binned_past_the_last_edge_keeps_doubling() -> None:
     o = np.array([8000, 15999, 16000, 31999, 32000, 8000 * 2**20 - 1, 8000 * 2**20])
     lo, up = binned().intervals(o)
     assert pairs(lo, up) == [
-        (8000, 15999), (8000, 15999), (16000, 31999), (16000, 31999), (32000, 63999),
-        (8000 * 2**19, 8000 * 2**20 - 1), (8000 * 2**20, 8000 * 2**21 - 1),
+        (8000, 15999),
+        (8000, 15999),
+        (16000, 31999),
+        (16000, 31999),
+        (32000, 63999),
+        (8000 * 2**19, 8000 * 2**20 - 1),
+        (8000 * 2**20, 8000 * 2**21 - 1),
     ]
     p = binned((1, 10, 100))
     assert p.name == "binned(1,10,100)"
     assert pairs(*p.intervals(np.array([9, 10, 99, 100, 199, 200, 450]))) == [
-        (1, 9), (10, 99), (10, 99), (100, 199), (100, 199), (200, 399), (400, 799),
+        (1, 9),
+        (10, 99),
+        (10, 99),
+        (100, 199),
+        (100, 199),
+        (200, 399),
+        (400, 799),
     ]
     doubling = binned((1,)).intervals(np.array([1, 2, 3, 4, 7, 8]))
     assert pairs(*doubling) == [(1, 1), (2, 3), (2, 3), (4, 7), (4, 7), (8, 15)]
@@ -208,8 +233,16 @@ def test_learned_predictor_rejects_bad_parameters() -> None:
 
 @pytest.mark.parametrize(
     "spec",
-    ["crude", "crude(1,500)", "binned", "binned(1,10,100)", "relative(0.3)", "relative(2)", "predictor(0.2)",
-     "predictor(0.1,seed=3)"],
+    [
+        "crude",
+        "crude(1,500)",
+        "binned",
+        "binned(1,10,100)",
+        "relative(0.3)",
+        "relative(2)",
+        "predictor(0.2)",
+        "predictor(0.1,seed=3)",
+    ],
 )
 def test_parse_predictor_round_trips_names(spec: str) -> None:
     p = parse_predictor(spec)
@@ -225,8 +258,21 @@ def test_parse_predictor_defaults_and_spacing() -> None:
 
 @pytest.mark.parametrize(
     "spec",
-    ["", "oracle", "relative", "relative()", "relative(a)", "relative(0.1,0.2)", "crude(1,2,3)", "crude(5,1)",
-     "binned(0,5)", "predictor(0.2,bins=3)", "predictor(seed=1,0.2)", "relative(inf)", "relative(0.3"],
+    [
+        "",
+        "oracle",
+        "relative",
+        "relative()",
+        "relative(a)",
+        "relative(0.1,0.2)",
+        "crude(1,2,3)",
+        "crude(5,1)",
+        "binned(0,5)",
+        "predictor(0.2,bins=3)",
+        "predictor(seed=1,0.2)",
+        "relative(inf)",
+        "relative(0.3",
+    ],
 )
 def test_parse_predictor_rejects_bad_names(spec: str) -> None:
     with pytest.raises(ValueError):

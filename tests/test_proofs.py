@@ -232,8 +232,22 @@ def test_cli_prove_json(tmp_path: Path) -> None:
 
 
 def test_a_weaker_run_never_replaces_stronger_evidence(tmp_path: Path) -> None:
-    small = ["prove", "--claim", "C3", "--max-requests", "2", "--max-capacity", "6", "--max-output", "3",
-             "--depth", "2", "--no-mutants", "--out", str(tmp_path / "cx")]
+    small = [
+        "prove",
+        "--claim",
+        "C3",
+        "--max-requests",
+        "2",
+        "--max-capacity",
+        "6",
+        "--max-output",
+        "3",
+        "--depth",
+        "2",
+        "--no-mutants",
+        "--out",
+        str(tmp_path / "cx"),
+    ]
     ev = tmp_path / "proofs.json"
     assert _amin(*small, "--evidence", str(ev)).returncode == 0
     stored = json.loads(ev.read_text())
@@ -250,8 +264,15 @@ def test_a_weaker_run_never_replaces_stronger_evidence(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [["--max-requests", "0"], ["--claim", "C99"], ["--max-output", "9", "--max-capacity", "4"],
-             ["--timeout", "inf"], ["--timeout", "nan"], ["--max-requests", "x"]]
+    "args",
+    [
+        ["--max-requests", "0"],
+        ["--claim", "C99"],
+        ["--max-output", "9", "--max-capacity", "4"],
+        ["--timeout", "inf"],
+        ["--timeout", "nan"],
+        ["--max-requests", "x"],
+    ],
 )
 def test_cli_prove_bad_input(args: list[str]) -> None:
     p = _amin("prove", *args)
@@ -301,9 +322,27 @@ def test_the_encoding_follows_the_engine_under_every_encoded_reading() -> None:
 
 def test_prove_reports_each_reading_as_a_condition(tmp_path: Path) -> None:
     ev = tmp_path / "proofs.json"
-    p = _amin("prove", "--claim", "C2", "--max-requests", "2", "--max-capacity", "6", "--max-output", "3",
-              "--depth", "3", "--no-mutants", "--readings", "refine-g,refine-doubling,kv-blocks-16",
-              "--out", str(tmp_path / "cx"), "--evidence", str(ev), "--json")
+    p = _amin(
+        "prove",
+        "--claim",
+        "C2",
+        "--max-requests",
+        "2",
+        "--max-capacity",
+        "6",
+        "--max-output",
+        "3",
+        "--depth",
+        "3",
+        "--no-mutants",
+        "--readings",
+        "refine-g,refine-doubling,kv-blocks-16",
+        "--out",
+        str(tmp_path / "cx"),
+        "--evidence",
+        str(ev),
+        "--json",
+    )
     assert p.returncode == 0, p.stderr
     outcomes = json.loads(p.stdout)["readings"]["C2"]
     # Refined to g, a request that outlived its bound plans nothing, and amin overflows: Z3 finds it and the

@@ -30,8 +30,9 @@ def test_three_readings_let_amin_exceed_the_capacity() -> None:
     # refused until r0 completes at 2; starts (0, 2), memory 0, 2, 3, 3. Refining to g keeps L0 = 1 (end 1 <
     # t + 1 = 2), as do refining only at eviction and planning by the starting bound: r0 is planned to hold
     # nothing at 2, r1 alone fits (3 <= 3), and memory at 2 is 3 + 3 = 6 > M.
-    inst = make_instance(3, [{"prompt": 1, "output": 2, "lower": 1, "upper": 2},
-                             {"prompt": 2, "output": 1, "lower": 1, "upper": 1}])
+    inst = make_instance(
+        3, [{"prompt": 1, "output": 2, "lower": 1, "upper": 2}, {"prompt": 2, "output": 1, "lower": 1, "upper": 1}]
+    )
     spec = run(inst, "spec")
     assert spec.starts == (0, 2) and spec.memory == (0, 2, 3, 3)
     check_result(inst, spec)
@@ -47,8 +48,9 @@ def test_doubling_raises_the_bound_past_g_plus_1_and_changes_the_evictee() -> No
     # M = 4; r0: s=0, o=3, l=2; r1: s=1, o=3, l=3. r0 starts at 0 (end 2), r1 at 1 (end 4). Round 2: r0 has
     # produced 2 = L0 tokens. SPEC raises L0 to 3, doubling to 4; next memory 3 + 3 = 6 > 4. Ties on
     # (L, index): SPEC evicts r0 (3 = 3, lower index), doubling evicts r1 (3 < 4).
-    inst = make_instance(4, [{"prompt": 0, "output": 3, "lower": 2, "upper": 3},
-                             {"prompt": 1, "output": 3, "lower": 3, "upper": 3}])
+    inst = make_instance(
+        4, [{"prompt": 0, "output": 3, "lower": 2, "upper": 3}, {"prompt": 1, "output": 3, "lower": 3, "upper": 3}]
+    )
     spec, doubled = run(inst, "spec"), run(inst, "refine-doubling")
     assert [(e.index, e.round) for e in spec.eviction_log] == [(0, 2)] and spec.starts == (4, 1)
     assert [(e.index, e.round) for e in doubled.eviction_log] == [(1, 2)] and doubled.starts == (0, 3)
@@ -58,8 +60,13 @@ def test_doubling_plans_a_running_request_to_its_doubled_end() -> None:
     # M = 5; r0: s=0, o=5, l=1 runs from 0; r1: s=0, o=1, l=3 arrives at 2. At round 2 r0 has produced 2 tokens:
     # SPEC plans it to end at t + 1 = 3, where r1 (end 5) adds 1: 3 + 1 <= 5, admitted. Doubling has raised
     # L 1 -> 2 -> 4 (end 4), where r1 adds 2: 4 + 2 > 5, refused; at round 3 (4 + 1 <= 5 at x = 4) it fits.
-    inst = make_instance(5, [{"prompt": 0, "output": 5, "lower": 1, "upper": 5},
-                             {"prompt": 0, "output": 1, "lower": 3, "upper": 3, "arrival": 2}])
+    inst = make_instance(
+        5,
+        [
+            {"prompt": 0, "output": 5, "lower": 1, "upper": 5},
+            {"prompt": 0, "output": 1, "lower": 3, "upper": 3, "arrival": 2},
+        ],
+    )
     for engine in ("fast", "reference"):
         assert run(inst, "spec", engine=engine).starts == (0, 2)
         assert run(inst, "refine-doubling", engine=engine).starts == (0, 3)
@@ -69,9 +76,14 @@ def test_skipping_a_misfit_admits_a_later_request() -> None:
     # M = 7; r0: s=2, o=3, l=3; r1: s=0, o=7, l=5; r2: s=2, o=2, l=2, arrives at 1. Round 1 offers r2 (L 2, end
     # 3: 5 + 4 > 7 at x = 3) then r1 (L 5, end 6: 5 + 2 <= 7 at x = 3, 5 at x = 6). SPEC stops at r2's misfit,
     # so r1 and r2 both wait for r0 (starts 0, 3, 3); skipping admits r1 at 1, and r2 then waits for r1 (8).
-    inst = make_instance(7, [{"prompt": 2, "output": 3, "lower": 3, "upper": 4},
-                             {"prompt": 0, "output": 7, "lower": 5, "upper": 9},
-                             {"prompt": 2, "output": 2, "lower": 2, "upper": 4, "arrival": 1}])
+    inst = make_instance(
+        7,
+        [
+            {"prompt": 2, "output": 3, "lower": 3, "upper": 4},
+            {"prompt": 0, "output": 7, "lower": 5, "upper": 9},
+            {"prompt": 2, "output": 2, "lower": 2, "upper": 4, "arrival": 1},
+        ],
+    )
     assert run(inst, "spec").starts == (0, 3, 3)
     assert run(inst, "skip-misfit").starts == (0, 1, 8)
 
@@ -106,8 +118,9 @@ def test_evicting_by_progress_keeps_the_more_progressed_request() -> None:
 
 
 # --- hand-computed: where a reading must not change the schedule -------------------------------------------
-@pytest.mark.parametrize("reading", ["refine-g", "refine-at-eviction", "refine-doubling", "plan-initial",
-                                     "evict-by-progress"])
+@pytest.mark.parametrize(
+    "reading", ["refine-g", "refine-at-eviction", "refine-doubling", "plan-initial", "evict-by-progress"]
+)
 def test_readings_of_the_bound_are_no_ops_when_the_lower_bound_is_exact(reading: str) -> None:
     # With l = o amin plans the truth: it never outlives a bound and never evicts (it is hsf), so no reading of
     # refinement, planning basis or eviction order has anything to act on.
@@ -130,11 +143,18 @@ def test_blocks_change_nothing_when_everything_fits() -> None:
 
 # --- both engines, every reading ---------------------------------------------------------------------------
 @settings(max_examples=400)  # cheap examples; crowded ones, where misfits, evictions and re-admissions happen
-@given(st.one_of(instances(max_requests=10, min_capacity=6, max_capacity=16, max_arrival=3),
-                 instances(max_requests=6, max_capacity=40, max_arrival=6)), st.sampled_from(sorted(READINGS)),
-       st.sampled_from(["hsf", "amax", "amin", "mcsf", "fcfs"]), st.sampled_from(["index", "random"]))
-def test_both_engines_agree_under_every_reading(instance: Instance, reading: str, scheduler: str,
-                                                tie_break: str) -> None:
+@given(
+    st.one_of(
+        instances(max_requests=10, min_capacity=6, max_capacity=16, max_arrival=3),
+        instances(max_requests=6, max_capacity=40, max_arrival=6),
+    ),
+    st.sampled_from(sorted(READINGS)),
+    st.sampled_from(["hsf", "amax", "amin", "mcsf", "fcfs"]),
+    st.sampled_from(["index", "random"]),
+)
+def test_both_engines_agree_under_every_reading(
+    instance: Instance, reading: str, scheduler: str, tie_break: str
+) -> None:
     fields = READINGS[reading].fields
     try:
         ref = simulate(instance, scheduler, engine="reference", tie_break=tie_break, **fields)

@@ -165,7 +165,12 @@ def test_load_table_csv_counts_every_bad_row(tmp_path: Path) -> None:
     assert t.predicted is not None and t.predicted.tolist() == [4, 3, 1]
     assert t.arrival.tolist() == [0, 19, 20]  # floor(0.39 / 0.02), floor(0.41 / 0.02)
     assert t.skipped == {
-        "output<1": 1, "prompt<0": 1, "non-numeric": 2, "non-integer": 1, "missing": 2, "predicted<1": 1
+        "output<1": 1,
+        "prompt<0": 1,
+        "non-numeric": 2,
+        "non-integer": 1,
+        "missing": 2,
+        "predicted<1": 1,
     }
     assert t.rows.tolist() == [0, 1, 2]
 
@@ -210,8 +215,9 @@ def test_load_table_timestamps_and_rounds(tmp_path: Path) -> None:
         "2024-13-01 00:00:00,1,1\n"  # bad-timestamp
         "yesterday,1,1\n",  # bad-timestamp
     )
-    t = load_table(p, prompt_column="s", output_column="o", arrival_column="when", arrival_unit="timestamp",
-                   round_seconds=0.05)
+    t = load_table(
+        p, prompt_column="s", output_column="o", arrival_column="when", arrival_unit="timestamp", round_seconds=0.05
+    )
     assert t.arrival.tolist() == [0, 19, 0, 9]  # t0 is the earliest row, 00:00:00.0000001
     assert t.skipped == {"bad-timestamp": 2}
     r = write(tmp_path, "r.csv", "a,s,o\n7,1,1\n5,1,1\n5.5,1,1\n9,1,1\n")

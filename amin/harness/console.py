@@ -73,5 +73,3 @@ def _fmt(c: Any) -> str:
     if isinstance(c, float):
         return f"{c:.4g}"
     return str(c)
-
-

@@ -62,8 +62,9 @@ def versions(*packages: str) -> dict[str, str]:
     return out
 
 
-def evidence_document(source: str, claims: Iterable[ClaimEvidence], command: str,
-                      packages: Iterable[str] = ()) -> dict[str, Any]:
+def evidence_document(
+    source: str, claims: Iterable[ClaimEvidence], command: str, packages: Iterable[str] = ()
+) -> dict[str, Any]:
     """The JSON document of one evidence file."""
     return {
         "source": source,

@@ -81,13 +81,17 @@ def corpus_schema() -> dict[str, Any]:
             "seed": {"type": ["integer", "null"]},
         },
     }
-    return {**INSTANCE, "title": "corpus record: an instance and what the search found on it",
-            "required": [*INSTANCE["required"], "search"], "properties": {**INSTANCE["properties"], "search": search}}
+    return {
+        **INSTANCE,
+        "title": "corpus record: an instance and what the search found on it",
+        "required": [*INSTANCE["required"], "search"],
+        "properties": {**INSTANCE["properties"], "search": search},
+    }
 
 
 def evidence_schema() -> dict[str, Any]:
     """An evidence file: the claims one source (proofs, search, report ...) backs, each with its support."""
-    from .ledger import CLAIMS, VERDICTS
+    from .claims import CLAIMS, VERDICTS
 
     claim = {
         "type": "object",
@@ -121,69 +125,6 @@ def evidence_schema() -> dict[str, Any]:
             "command": {"type": "string"},
             "claims": {"type": "array", "items": claim},
         },
-    }
-
-
-def results_line_schema() -> dict[str, Any]:
-    """One line of `amin report`'s results store: a cell's parameters, status and measurements (checksummed)."""
-    from dataclasses import fields
-
-    from ..report.cells import QUANTILES
-    from ..report.grid import Cell
-
-    py = {"str": {"type": "string"}, "int": _INT, "float": {"type": "number"},
-          "float | None": {"type": ["number", "null"]}}
-    params = {"type": "object", "additionalProperties": False, "required": [f.name for f in fields(Cell)],
-              "properties": {f.name: py[str(f.type)] for f in fields(Cell)}}
-    nonneg = _COUNT
-    number = {"type": "number", "minimum": 0}
-    sim = {"type": "object", "required": ["requests", "instance_hash", "total_latency", "makespan", "evictions",
-                                          "wasted_tokens", "peak_memory", "rounds", "latency_quantiles"],
-           "properties": {"requests": {**_COUNT, "minimum": 1}, "skipped": nonneg, "instance_hash": {"type": "string"},
-                          "total_latency": nonneg, "mean_latency": number, "makespan": nonneg, "evictions": nonneg,
-                          "wasted_tokens": nonneg, "peak_memory": nonneg, "rounds": nonneg,
-                          "latency_quantiles": {"type": "array", "items": number, "minItems": len(QUANTILES),
-                                                "maxItems": len(QUANTILES)},
-                          "coverage": {"type": ["number", "null"]}, "mean_width": {"type": ["number", "null"]},
-                          "mean_alpha": {"type": ["number", "null"]}}}
-    bound = {"type": "object", "required": ["requests", "instance_hash", "lower_bound", "method"],
-             "properties": {"requests": {**_COUNT, "minimum": 1}, "skipped": nonneg,
-                            "instance_hash": {"type": "string"}, "lower_bound": number,
-                            "method": {"type": "string"}, "solver_seconds": number}}
-    opt = {"type": "object", "required": ["status", "total_latency", "lower_bound"],
-           "properties": {"status": {"enum": ["optimal", "feasible", "unknown"]},
-                          "total_latency": {"anyOf": [nonneg, {"type": "null"}]},
-                          "lower_bound": {"type": ["number", "null"], "minimum": 0}}}
-    exact = {"type": "object", "required": ["requests", "capacity", "opt", "total_latency", "instance"],
-             "properties": {"requests": {**_COUNT, "minimum": 1}, "capacity": {**_COUNT, "minimum": 1}, "opt": opt,
-                            "total_latency": {"type": "object", "additionalProperties": nonneg},
-                            "instance": INSTANCE}}
-    reason = {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}}
-
-    def when(kind: str, metrics: dict[str, Any]) -> dict[str, Any]:
-        return {"if": {"properties": {"status": {"const": "ok"}, "params": {"properties": {"kind": {"const": kind}}}}},
-                "then": {"properties": {"metrics": metrics}}}
-
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "one cell of amin report's results store (results/cells.jsonl)",
-        "type": "object",
-        "required": ["key", "params", "status", "metrics", "engine", "code", "checksum"],
-        "additionalProperties": False,
-        "properties": {
-            "key": {"type": "string", "pattern": "^[0-9a-f]{20}$"},
-            "params": params,
-            "status": {"enum": ["ok", "not-applicable", "gave-up", "not-computed", "error"]},
-            "metrics": {"type": "object"},
-            "seconds": {"type": ["number", "null"], "minimum": 0},
-            "engine": {"type": "string"},
-            "code": {"type": "string"},
-            "checksum": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
-        },
-        "allOf": [
-            when("sim", sim), when("bound", bound), when("exact", exact),
-            {"if": {"not": {"properties": {"status": {"const": "ok"}}}}, "then": {"properties": {"metrics": reason}}},
-        ],
     }
 
 
@@ -224,23 +165,27 @@ def _field(path: Sequence[Any]) -> str:
 
 @functools.cache
 def _validator(name: str) -> Any:
+    return compile_schema({"instance": lambda: INSTANCE, "corpus": corpus_schema, "evidence": evidence_schema}[name]())
+
+
+def compile_schema(schema: dict[str, Any]) -> Any:
+    """A validator for a schema; counts are ints (JSON Schema would count 2.0 as an integer; these formats do
+    not, and neither does the core)."""
     import jsonschema
 
-    schema = {"instance": lambda: INSTANCE, "corpus": corpus_schema, "evidence": evidence_schema,
-              "results-line": results_line_schema}[name]()
     base = jsonschema.validators.validator_for(schema)
     base.check_schema(schema)
-    # JSON Schema counts 2.0 as an integer; these formats do not (the core refuses it too): a count is an int.
     strict = base.TYPE_CHECKER.redefine("integer", lambda _, v: isinstance(v, int) and not isinstance(v, bool))
     return jsonschema.validators.extend(base, type_checker=strict)(schema)
 
 
-def problems(name: str, data: Any) -> list[str]:
-    """Every violation of format `name` ("instance", "corpus", "evidence", "results-line") in `data`, as
+def problems(name: str | Any, data: Any) -> list[str]:
+    """Every violation of format `name` ("instance", "corpus", "evidence"), or of a compiled schema, in `data`, as
     'field: problem'."""
     import jsonschema
 
-    errors = sorted(_validator(name).iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
+    validator = _validator(name) if isinstance(name, str) else name
+    errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.path))))
     out = []
     for e in errors:
         if e.validator == "anyOf" and e.context:  # report the most specific branch

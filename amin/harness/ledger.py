@@ -233,8 +233,10 @@ def add_claims(sub: argparse._SubParsersAction) -> None:
         help="merge the evidence files into the claims ledger",
         description="Merge reports/evidence/*.json into one verdict per claim C1-C17; write claims.md and claims.json.",
     )
-    p.add_argument("--evidence", help="evidence directory (default: reports/evidence of the repository that holds "
-                   "the working directory)")
+    p.add_argument(
+        "--evidence",
+        help="evidence directory (default: reports/evidence of the repository that holds the working directory)",
+    )
     p.add_argument("--out", help="where claims.md and claims.json go (default: the evidence directory's parent)")
     p.add_argument("--json", action="store_true", help="print the ledger as JSON")
     p.set_defaults(func=run_claims)

@@ -31,12 +31,15 @@ def add_prove(sub: argparse._SubParsersAction) -> None:
         help=f"claim to prove ({', '.join(CLAIMS)}); may repeat; default: all",
     )
     p.add_argument("--max-requests", type=positive_int, default=4, help="requests in the box (default: %(default)s)")
-    p.add_argument("--max-capacity", type=positive_int, default=24,
-                   help="largest capacity in the box (default: %(default)s)")
-    p.add_argument("--max-output", type=positive_int, default=8,
-                   help="largest output length in the box (default: %(default)s)")
-    p.add_argument("--max-arrival", type=nonnegative_int, default=2,
-                   help="latest arrival in the box (default: %(default)s)")
+    p.add_argument(
+        "--max-capacity", type=positive_int, default=24, help="largest capacity in the box (default: %(default)s)"
+    )
+    p.add_argument(
+        "--max-output", type=positive_int, default=8, help="largest output length in the box (default: %(default)s)"
+    )
+    p.add_argument(
+        "--max-arrival", type=nonnegative_int, default=2, help="latest arrival in the box (default: %(default)s)"
+    )
     p.add_argument(
         "--depth",
         type=positive_int,
@@ -44,8 +47,10 @@ def add_prove(sub: argparse._SubParsersAction) -> None:
         help="BMC rounds for the safety claims (default: %(default)s; the induction covers all rounds)",
     )
     p.add_argument(
-        "--timeout", type=seconds, default=600.0,
-        help="seconds per Z3 check, enforced from outside (default: %(default)s)"
+        "--timeout",
+        type=seconds,
+        default=600.0,
+        help="seconds per Z3 check, enforced from outside (default: %(default)s)",
     )
     p.add_argument("--seed", type=seed, default=0, help="Z3 random seed (default: %(default)s)")
     p.add_argument("--no-mutants", action="store_true", help="skip the mutation checks")
@@ -53,16 +58,24 @@ def add_prove(sub: argparse._SubParsersAction) -> None:
         "--out", default=str(COUNTEREXAMPLES), help="directory for counterexample files (default: %(default)s)"
     )
     p.add_argument(
-        "--evidence", default=str(EVIDENCE),
+        "--evidence",
+        default=str(EVIDENCE),
         help="evidence file to write (default: %(default)s; '-' for none); a stored file that covers more is kept "
         "unless --update",
     )
-    p.add_argument("--update", action="store_true",
-                   help="replace the evidence file even when this run covers less than the stored one")
-    p.add_argument("--readings", type=_readings, default=(),
-                   help="other readings of the paper (comma-separated names from amin.rules.READINGS, or 'all') "
-                   "under which to re-run each claim's bounded proof; their outcomes become the claims' conditions "
-                   "(default: none)")
+    p.add_argument(
+        "--update",
+        action="store_true",
+        help="replace the evidence file even when this run covers less than the stored one",
+    )
+    p.add_argument(
+        "--readings",
+        type=_readings,
+        default=(),
+        help="other readings of the paper (comma-separated names from amin.rules.READINGS, or 'all') "
+        "under which to re-run each claim's bounded proof; their outcomes become the claims' conditions "
+        "(default: none)",
+    )
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=run_prove)
 
@@ -73,8 +86,9 @@ def _readings(text: str) -> tuple[str, ...]:
     names = [n for n in READINGS if n != "spec"] if text.strip() == "all" else [n.strip() for n in text.split(",")]
     unknown = [n for n in names if n not in READINGS]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown reading {(unknown or [text])[0]!r} (choose from "
-                                         f"{', '.join(READINGS)}, or all)")
+        raise argparse.ArgumentTypeError(
+            f"unknown reading {(unknown or [text])[0]!r} (choose from {', '.join(READINGS)}, or all)"
+        )
     return tuple(n for n in names if n != "spec")
 
 
@@ -113,8 +127,11 @@ def run_prove(args: argparse.Namespace) -> int:
         written = write_evidence(args.evidence, evidence(rows, _command(args), args, readings), update=args.update)
         result["evidence"] = args.evidence if written.written else None
         if not written.written:
-            print(f"amin prove: {args.evidence} kept: it covers more than this run ({written.reason}); pass "
-                  "--update to replace it or --evidence PATH to write elsewhere", file=sys.stderr)
+            print(
+                f"amin prove: {args.evidence} kept: it covers more than this run ({written.reason}); pass "
+                "--update to replace it or --evidence PATH to write elsewhere",
+                file=sys.stderr,
+            )
     if args.json:
         from .console import print_json
 
@@ -229,15 +246,21 @@ def _command(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def evidence(rows: list[Any], command: str, args: argparse.Namespace,
-             readings: dict[str, dict[str, str]] | None = None) -> dict[str, Any]:
+def evidence(
+    rows: list[Any], command: str, args: argparse.Namespace, readings: dict[str, dict[str, str]] | None = None
+) -> dict[str, Any]:
     """The proofs' evidence document: one entry per ledger claim (HSF safety is not a ledger claim; it is
     reported in the table and docs/proofs.md). A claim is proved when every scheduler's proof of it is."""
     by_claim: dict[str, list[Any]] = {}
     for r in rows:
         by_claim.setdefault(r.spec.claim, []).append(r)
-    strength = {"max_requests": args.max_requests, "max_capacity": args.max_capacity,
-                "max_output": args.max_output, "max_arrival": args.max_arrival, "bmc_rounds": args.depth}
+    strength = {
+        "max_requests": args.max_requests,
+        "max_capacity": args.max_capacity,
+        "max_output": args.max_output,
+        "max_arrival": args.max_arrival,
+        "bmc_rounds": args.depth,
+    }
     claims = []
     for cid, rs in by_claim.items():
         if cid == "HSF":
@@ -254,20 +277,25 @@ def evidence(rows: list[Any], command: str, args: argparse.Namespace,
             f"{r.spec.induction_covers() if r.induction else 'not run'}; "
             f"mutants refuted {r.refuted}/{len(r.spec.mutants)}"
             for r in rs
-        ) + ("; Z3 proves these of the encoding, which differential tests tie to the engine"
-             + ("; the horizon is composed from the one-round lemmas by hand (docs/proofs.md)" if cid == "C16" else ""))
+        ) + (
+            "; Z3 proves these of the encoding, which differential tests tie to the engine"
+            + ("; the horizon is composed from the one-round lemmas by hand (docs/proofs.md)" if cid == "C16" else "")
+        )
         outcomes = (readings or {}).get(cid, {})
-        conditions = "SPEC's reading" + ("; other readings: " + "; ".join(f"{k}: {v}" for k, v in outcomes.items())
-                                         if outcomes else "")
-        claims.append(ClaimEvidence(
-            id=cid,
-            verdict=verdict,
-            summary=summary,
-            conditions=conditions,
-            box="; ".join(f"BMC {r.spec.covered()}; induction {r.spec.induction_covers()}" for r in rs),
-            evidence=("proofs/bmc.py", "proofs/lemma.py", "docs/proofs.md", command),
-            seeds=tuple(sorted({int(r.proof.get("seed", 0)) for r in rs})),
-            seconds=sum(r.seconds for r in rs),
-            strength=strength,
-        ))
+        conditions = "SPEC's reading" + (
+            "; other readings: " + "; ".join(f"{k}: {v}" for k, v in outcomes.items()) if outcomes else ""
+        )
+        claims.append(
+            ClaimEvidence(
+                id=cid,
+                verdict=verdict,
+                summary=summary,
+                conditions=conditions,
+                box="; ".join(f"BMC {r.spec.covered()}; induction {r.spec.induction_covers()}" for r in rs),
+                evidence=("proofs/bmc.py", "proofs/lemma.py", "docs/proofs.md", command),
+                seeds=tuple(sorted({int(r.proof.get("seed", 0)) for r in rs})),
+                seconds=sum(r.seconds for r in rs),
+                strength=strength,
+            )
+        )
     return evidence_document("proofs", claims, command, packages=("z3-solver",))
