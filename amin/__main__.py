@@ -1,5 +1,5 @@
 """`python -m amin`: the command line."""
 
-from .cli import main
+from amin.harness.cli import main
 
 raise SystemExit(main())

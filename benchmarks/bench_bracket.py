@@ -40,7 +40,7 @@ from optimal.schedules import (  # noqa: E402
 
 TRACES = ("azure-conv", "azure-code", "sharegpt-predicted", "mooncake-conv", "sharegpt-llama2")
 CAPACITY = 16492
-# The report's exact sub-samples (amin/report/grid.py): token counts divided by these, capacity for ~3 at once.
+# The report's exact sub-samples (amin/harness/report/grid.py): token counts divided by these, capacity for ~3 at once.
 SCALES = {"azure-conv": 25, "azure-code": 4, "sharegpt-predicted": 60, "mooncake-conv": 60, "sharegpt-llama2": 70}
 
 
@@ -64,7 +64,7 @@ def trace_sample(name: str, n: int, seed: int):  # noqa: ANN201 - a Trace
 
 
 def report_instance(name: str, predictor: str = "relative(0.5)") -> Instance:
-    """The report's seed-0 instance: 2,000 requests, capacity 16492, all arriving at 0 (amin/report/cells.py)."""
+    """The report's seed-0 instance: 2,000 requests, M = 16492, all arriving at 0 (report/cells.py)."""
     return trace_sample(name, 2000, 0).to_instance(CAPACITY, predictor, arrivals="zero", seed=0)[0]
 
 
@@ -159,7 +159,7 @@ def rules_table() -> str:
 
 def scaled_instance(name: str, n: int, seed: int, predictor: str = "relative(0.5)") -> Instance:
     """The report's exact cells: a seeded sub-sample, token counts divided by the trace's scale, capacity for ~3."""
-    from amin.report.cells import exact_capacity, scaled_trace
+    from amin.harness.report.cells import exact_capacity, scaled_trace
 
     trace = scaled_trace(trace_sample(name, n, seed), SCALES[name])
     return trace.to_instance(exact_capacity(trace, 3.0), predictor, arrivals="zero", seed=seed)[0]

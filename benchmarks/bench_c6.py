@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine_header  # noqa: E402
 
 from amin import Instance, Request  # noqa: E402
-from amin.cli import format_table  # noqa: E402
 from amin.engine import Simulation  # noqa: E402
 from amin.fast import simulate_fast  # noqa: E402
+from amin.harness.cli import format_table  # noqa: E402
 from amin.harness.evidence import ClaimEvidence, evidence_document, write_evidence  # noqa: E402
 from amin.schedulers import Amin  # noqa: E402
 

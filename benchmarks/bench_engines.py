@@ -29,9 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import azure_instance, machine_header  # noqa: E402
 
 import amin  # noqa: E402
-from amin.cli import format_table  # noqa: E402
 from amin.engine import Simulation  # noqa: E402
 from amin.fast import simulate_fast  # noqa: E402
+from amin.harness.cli import format_table  # noqa: E402
 from amin.predictors import relative  # noqa: E402
 from amin.schedulers import make_scheduler  # noqa: E402
 from amin.traces import ROUND_SECONDS, load_trace  # noqa: E402

@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import azure_instance, machine_header  # noqa: E402
 
 import amin  # noqa: E402
-from amin.cli import format_table  # noqa: E402
+from amin.harness.cli import format_table  # noqa: E402
 
 
 def main() -> None:

@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import machine_header  # noqa: E402
 
-from amin.cli import format_table  # noqa: E402
-from amin.search.scale import run  # noqa: E402
+from amin.harness.cli import format_table  # noqa: E402
+from amin.harness.search.scale import run  # noqa: E402
 
 
 def _cpu() -> float:

@@ -1,5 +1,5 @@
-"""Tests for the scale-aware adversary (amin.search.adversary, finalise, tasks, regime, scale): moves stay in the
-theorems' setting, searches are deterministic, witnesses are minimal above their bar, and every saved
+"""Tests for the scale-aware adversary (amin.harness.search: adversary, finalise, tasks, regime, scale): moves stay
+in the theorems' setting, searches are deterministic, witnesses are minimal above their bar, and every saved
 instance replays."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amin import check_result, simulate
-from amin.cli import main
-from amin.search import corpus
-from amin.search.adversary import (
+from amin.harness.cli import main
+from amin.harness.search import corpus
+from amin.harness.search.adversary import (
     PROFILES,
     Evaluator,
     minimise_witness,
@@ -28,11 +28,11 @@ from amin.search.adversary import (
     shape_from_record,
     shape_record,
 )
-from amin.search.families import OrderFamily, Shape, StaggerFamily
-from amin.search.finalise import list_scheduling_regime
-from amin.search.regime import cell_geometry, renormalise, search_cell
-from amin.search.scale import splice
-from amin.search.tasks import map_tasks
+from amin.harness.search.families import OrderFamily, Shape, StaggerFamily
+from amin.harness.search.finalise import list_scheduling_regime
+from amin.harness.search.regime import cell_geometry, renormalise, search_cell
+from amin.harness.search.scale import splice
+from amin.harness.search.tasks import map_tasks
 
 ROOT = Path(__file__).resolve().parent.parent
 ADVERSARY = ROOT / "reports" / "adversary"
@@ -191,7 +191,7 @@ def test_splice_is_idempotent() -> None:
 
 def test_scale_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A tiny run writes instances that `amin replay` reproduces, a summary, the curves section and evidence."""
-    from amin.search import adversary, scale
+    from amin.harness.search import adversary, scale
 
     monkeypatch.setitem(adversary.PROFILES, "quick", replace(TINY, name="quick"))
     summary = scale.run("quick", 0, alphas=(4,), targets=("amin", "amax"), regime=False, workers=1, dask=None)
@@ -247,7 +247,7 @@ def test_large_instances_replay(path: Path) -> None:
 
 
 def test_resume_reuses_finished_tasks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from amin.search import adversary, scale, tasks
+    from amin.harness.search import adversary, scale, tasks
 
     monkeypatch.setitem(adversary.PROFILES, "quick", replace(TINY, name="quick"))
     first = scale.run("quick", 0, alphas=(2,), targets=("amax",), regime=False, workers=1, dask=None, cache=tmp_path)

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from amin.cli import main
+from amin.harness.cli import main
 
 from .fixtures import SIX_PATH as SIX
 
@@ -172,7 +172,7 @@ def _limited(argv: list[str], timeout: float = 120) -> subprocess.CompletedProce
     code = textwrap.dedent(f"""
         import resource, sys
         resource.setrlimit(resource.RLIMIT_AS, ({LIMIT}, {LIMIT}))
-        from amin.cli import main
+        from amin.harness.cli import main
         sys.exit(main({argv!r}))
     """)
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, check=False)

@@ -18,7 +18,7 @@ import pytest
 
 import optimal
 from amin import Instance, Request, ScheduleError, check_schedule, simulate
-from amin.cli import main
+from amin.harness.cli import main
 from optimal.bounds import LinearProgram, certified_lp_bound
 from optimal.bracket import bracket
 from optimal.colgen import _windows, column_generation, concurrency_families, fluid_prices, lagrangian
@@ -270,7 +270,7 @@ def test_solve_proves_by_bound_without_the_integer_program() -> None:
 
 
 def report_instance(name: str) -> Instance:
-    """The report's seed-0 2,000-request instance of a trace (amin/report/cells.py: zero arrivals, M = 16492)."""
+    """The report's seed-0 2,000-request instance of a trace (harness/report/cells.py: zero arrivals, M = 16492)."""
     from amin import predictors
     from amin.traces import load_trace
 

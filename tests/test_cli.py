@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from amin.cli import main
+from amin.harness.cli import main
 
 from .fixtures import SIX_PATH as EXAMPLE
 
@@ -141,10 +141,10 @@ def test_a_command_imports_only_what_it_needs():
     # `amin simulate` must not pay for solvers, Z3, Hypothesis, plotting or the harness's schema library.
     code = (
         "import sys\n"
-        "from amin.cli import main\n"
+        "from amin.harness.cli import main\n"
         f"main(['simulate', {str(EXAMPLE)!r}, '-s', 'amin', '--json'])\n"
         "heavy = ('z3', 'hypothesis', 'cvxpy', 'scipy', 'matplotlib', 'jsonschema', 'tqdm', 'dask', 'highspy',\n"
-        "         'optimal', 'proofs', 'amin.search', 'amin.report')\n"
+        "         'optimal', 'proofs', 'amin.harness.search', 'amin.harness.report')\n"
         "print('HEAVY:' + ','.join(m for m in heavy if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
@@ -163,7 +163,7 @@ def test_every_command_is_listed_with_its_own_help_and_every_default_is_the_real
     import argparse
     import re
 
-    from amin.cli import COMMANDS, build_parser
+    from amin.harness.cli import COMMANDS, build_parser
 
     full = _subparsers(build_parser())
     listed = {a.dest: a.help for a in full._choices_actions}
@@ -184,8 +184,8 @@ def test_every_command_is_listed_with_its_own_help_and_every_default_is_the_real
 
 
 def test_report_help_names_the_grid_defaults():
-    from amin.cli import build_parser
-    from amin.report.grid import DEFAULT, QUICK
+    from amin.harness.cli import build_parser
+    from amin.harness.report.grid import DEFAULT, QUICK
 
     report = _subparsers(build_parser("report")).choices["report"]
     helps = {a.dest: a.help for a in report._actions}

@@ -1,4 +1,4 @@
-"""Tests for amin.search.families and amin.search.bounds: every closed form against both engines, OPT = H-SF in F1
+"""Tests for amin.harness.search.families and .bounds: every closed form against both engines, OPT = H-SF in F1
 against the judges, and each step of the upper bound on amax (docs/search.md)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amin import Instance, Request, simulate
-from amin.search.bounds import (
+from amin.harness.search.bounds import (
     amax_root,
     amax_upper_bound,
     area_bound,
@@ -22,7 +22,7 @@ from amin.search.bounds import (
     list_bound,
     published_amax_bound,
 )
-from amin.search.families import (
+from amin.harness.search.families import (
     OrderFamily,
     Shape,
     StaggerFamily,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from amin.cli import main
+from amin.harness.cli import main
 from amin.harness.ledger import CLAIMS, VERDICTS, build, load_evidence, merge
 
 

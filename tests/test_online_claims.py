@@ -1,4 +1,4 @@
-"""C4 and C5 evidence (amin.search.online): the saved C5 counterexample replays, and the checks can fail."""
+"""C4 and C5 evidence (amin.harness.search.online): the saved C5 counterexample replays, and the checks can fail."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 from hypothesis import given, settings
 
 from amin import load_instance, make_instance
-from amin.search.online import progress_order_violation, upper_dependence
-from amin.search.strategies import heterogeneous_instances
+from amin.harness.search.online import progress_order_violation, upper_dependence
+from amin.harness.search.strategies import heterogeneous_instances
 
 from .fixtures import ROOT
 

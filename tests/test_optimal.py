@@ -13,7 +13,7 @@ from hypothesis import given, settings
 
 import optimal
 from amin import SCHEDULERS, Instance, Request, ScheduleError, check_schedule, load_instance, simulate
-from amin.cli import main
+from amin.harness.cli import main
 from optimal.bracket import best_known_schedule
 from optimal.combinatorial import mean_busy_time_bound
 from optimal.model import (
@@ -322,7 +322,7 @@ def test_cli_json_is_one_document_whatever_the_solver_prints() -> None:
 def test_json_channel_guards_file_descriptor_1() -> None:
     code = (
         "import os, sys\n"
-        "from amin.cli import json_channel, print_json\n"
+        "from amin.harness.cli import json_channel, print_json\n"
         "with json_channel():\n"
         "    os.write(1, b'C-level noise\\n')\n"
         "    print('Python noise')\n"

@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 
 from amin import simulate
-from amin.cli import main
-from amin.report import cells as cells_module
-from amin.report.analysis import EXACT_COLUMNS, SIM_COLUMNS, claim_c13, claim_c14, claim_c15, sim_rows
-from amin.report.backends import run_cells
-from amin.report.cells import instance_hash, run_cell
-from amin.report.grid import PAPER_CAPACITY, PAPER_SAMPLE, STATED, Cell, GridSpec, Regime, Study, build_grid
-from amin.report.pipeline import generate
-from amin.report.store import ResultStore
+from amin.harness.cli import main
+from amin.harness.report import cells as cells_module
+from amin.harness.report.analysis import EXACT_COLUMNS, SIM_COLUMNS, claim_c13, claim_c14, claim_c15, sim_rows
+from amin.harness.report.backends import run_cells
+from amin.harness.report.cells import instance_hash, run_cell
+from amin.harness.report.grid import PAPER_CAPACITY, PAPER_SAMPLE, STATED, Cell, GridSpec, Regime, Study, build_grid
+from amin.harness.report.pipeline import generate
+from amin.harness.report.store import ResultStore
 from amin.traces import load_trace
 
 VERDICTS = {"proved", "exhaustive", "tested", "refuted", "open"}
@@ -320,7 +320,7 @@ def test_claim_rules() -> None:
 
 
 def test_the_rule_is_applied_per_condition_cell_exactly_as_in_the_main_table() -> None:
-    from amin.report.analysis import CLAIMS, condition
+    from amin.harness.report.analysis import CLAIMS, condition
 
     light = Regime("fixed:70", load=2)
     cases = {
@@ -432,7 +432,7 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], tmp_path: Path, capsy
 def test_solver_cells_have_hard_limits() -> None:
     import time
 
-    from amin.report.cells import CellFailed, GaveUp, run_limited
+    from amin.harness.report.cells import CellFailed, GaveUp, run_limited
 
     assert run_limited(divmod, (17, 5), 60) == (3, 2)
     with pytest.raises(GaveUp, match="within"):
@@ -454,13 +454,13 @@ def _noisy_answer(value: int) -> int:
 
 
 def test_solver_output_on_stdout_cannot_corrupt_the_answer() -> None:
-    from amin.report.cells import run_limited
+    from amin.harness.report.cells import run_limited
 
     assert run_limited(_noisy_answer, (21,), 60) == 42
 
 
 def test_trace_arrivals_use_a_window_at_the_real_rate() -> None:
-    from amin.report.cells import trace_window
+    from amin.harness.report.cells import trace_window
 
     trace = load_trace("azure-conv")
     window = trace_window(trace, 500, 7)
@@ -474,7 +474,7 @@ def test_trace_arrivals_use_a_window_at_the_real_rate() -> None:
 
 
 def test_tables_average_over_seeds() -> None:
-    from amin.report.analysis import over_seeds
+    from amin.harness.report.analysis import over_seeds
 
     rows = [
         {
@@ -518,7 +518,7 @@ def test_a_hand_edited_or_garbage_line_is_ignored_and_recomputed(
     true_latency = edited["metrics"]["total_latency"]
     edited["metrics"]["total_latency"] = true_latency * 10  # the checksum no longer matches
     garbage["metrics"]["total_latency"] = "garbage"
-    from amin.report.store import checksum
+    from amin.harness.report.store import checksum
 
     garbage["checksum"] = checksum(garbage)  # a matching checksum: the schema still refuses it
     path.write_text("".join(json.dumps(r) + "\n" for r in lines))
@@ -535,7 +535,7 @@ def test_a_hand_edited_or_garbage_line_is_ignored_and_recomputed(
 
 
 def test_a_second_run_into_the_same_directory_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from amin.report.store import StoreBusy, locked
+    from amin.harness.report.store import StoreBusy, locked
 
     with locked(tmp_path / "results"):
         with pytest.raises(StoreBusy, match="another amin report is writing"):
@@ -596,8 +596,8 @@ def test_cells_of_the_earlier_grid_keep_their_keys() -> None:
 
 
 def test_prompt_regimes_and_capacity_by_load() -> None:
-    from amin.report.cells import capacity_for_load, sample_load, with_prompts
-    from amin.report.grid import parse_prompts
+    from amin.harness.report.cells import capacity_for_load, sample_load, with_prompts
+    from amin.harness.report.grid import parse_prompts
 
     assert parse_prompts("fixed:70") == "fixed:70" and parse_prompts("scaled:0.50") == "scaled:0.5"
     for bad in ("bogus", "fixed:", "fixed:-3", "scaled:x", "fixed:2.5", "real:1"):
@@ -617,7 +617,7 @@ def test_prompt_regimes_and_capacity_by_load() -> None:
 
 
 def test_a_regime_cell_runs_the_regime_and_the_reading_it_names() -> None:
-    from amin.report.cells import capacity_for_load, with_prompts
+    from amin.harness.report.cells import capacity_for_load, with_prompts
 
     cell = Cell(
         "sim", "azure-conv", 60, 2, 0, "zero", "binned", "amin", prompts="fixed:70", load=4, reading="evict-by-progress"
@@ -719,8 +719,8 @@ def _wasted_by_rounds(result) -> tuple[float, int]:  # noqa: ANN001
 
 
 def test_wasted_work_matches_its_definition_round_by_round() -> None:
+    from amin.harness.report.cells import wasted_work
     from amin.model import Instance, Request
-    from amin.report.cells import wasted_work
 
     # Crude-like intervals on a tight capacity: amin admits on the lower bound, then evicts.
     instance = Instance(14, tuple(Request(1, o, 1, 10, a) for o, a in ((4, 0), (6, 0), (3, 1), (5, 2), (2, 2))))
@@ -739,7 +739,7 @@ def test_wasted_work_matches_its_definition_round_by_round() -> None:
 def test_command_line_regimes_build_the_study() -> None:
     import argparse
 
-    from amin.report.cli import add_report, spec_from_args
+    from amin.harness.report.cli import add_report, spec_from_args
 
     parser = argparse.ArgumentParser()
     add_report(parser.add_subparsers())
@@ -772,7 +772,7 @@ def test_command_line_regimes_build_the_study() -> None:
     sims = [c for c in build_grid(spec) if c.kind == "sim"]
     assert {c.reading for c in sims} == {"spec", "skip-misfit"}
     # The default compares every reading but the slow ones; "all" adds them to every block that compares readings.
-    from amin.report.grid import DEFAULT, READING_NAMES, SLOW_READINGS
+    from amin.harness.report.grid import DEFAULT, READING_NAMES, SLOW_READINGS
 
     default = {c.reading for c in build_grid(DEFAULT) if c.kind == "sim"}
     assert default == set(READING_NAMES) - set(SLOW_READINGS)
@@ -800,8 +800,8 @@ PAPER_TINY = GridSpec(
 
 
 def test_condition_tables_regenerate_from_stored_cells(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from amin.report.analysis import CLAIMS, conditions_text
-    from amin.report.pipeline import study_conditions
+    from amin.harness.report.analysis import CLAIMS, conditions_text
+    from amin.harness.report.pipeline import study_conditions
 
     generate(PAPER_TINY, tmp_path, progress=False)
     evidence = {c["id"]: c for c in json.loads((tmp_path / "evidence/report.json").read_text())["claims"]}
@@ -838,7 +838,7 @@ def test_condition_tables_regenerate_from_stored_cells(tmp_path: Path, monkeypat
 
 
 def test_a_reading_that_exceeds_the_capacity_is_kept_marked_and_judged_invalid() -> None:
-    from amin.report.analysis import condition
+    from amin.harness.report.analysis import condition
 
     # Under refine-g a request that outlived its plan is planned to hold nothing (docs/semantics.md, Finding).
     rec = run_cell(

@@ -1,4 +1,4 @@
-"""Tests for amin.search: the strategies draw only valid instances, the private OPT is exact, search is deterministic,
+"""Tests for the search: the strategies draw only valid instances, the private OPT is exact, search is deterministic,
 and every saved counterexample in reports/corpus replays (the corpus is a regression suite)."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amin import Instance, ScheduleError, check_schedule, load_instance, simulate
-from amin.cli import main
-from amin.search import corpus
-from amin.search.ratio import area_lower_bound, evaluate, exhaustive_opt, optimum
-from amin.search.strategies import DISTRIBUTIONS, FAMILIES, family_strategy, lower_for, sample_outputs
-from amin.search.targeted import search
+from amin.harness.cli import main
+from amin.harness.search import corpus
+from amin.harness.search.ratio import area_lower_bound, evaluate, exhaustive_opt, optimum
+from amin.harness.search.strategies import DISTRIBUTIONS, FAMILIES, family_strategy, lower_for, sample_outputs
+from amin.harness.search.targeted import search
 from tests.strategies import instances
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -222,13 +222,13 @@ def test_repo_corpus_replays(path: Path) -> None:
 
 def test_repo_corpus_has_c12() -> None:
     path = REPO_CORPUS / "c12-hsf-vs-opt-six-identical.json"
-    assert path.exists(), "run python -m amin.search.evidence to regenerate the corpus"
+    assert path.exists(), "run python -m amin.harness.search.evidence to regenerate the corpus"
     _, meta = corpus.read_entry(path)
     assert (meta["total_latency"], meta["reference_latency"], meta["reference_kind"]) == (36, 33, "opt")
 
 
 def test_amin_does_not_import_hypothesis() -> None:
-    code = "import sys, amin, amin.cli; assert 'hypothesis' not in sys.modules, 'amin imports hypothesis'"
+    code = "import sys, amin, amin.harness.cli; assert 'hypothesis' not in sys.modules, 'amin imports hypothesis'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
@@ -263,7 +263,7 @@ def test_deep_search_certifies_its_records(scheduler: str) -> None:
 def test_fit_growth_tells_log_from_power() -> None:
     import numpy as np
 
-    from amin.search.curves import ALPHAS, fit_growth
+    from amin.harness.search.curves import ALPHAS, fit_growth
 
     alphas = list(ALPHAS)
     log_data = [1 + 0.5 * np.log(1 / a) for a in alphas]
@@ -275,7 +275,7 @@ def test_fit_growth_tells_log_from_power() -> None:
 
 
 def test_amax_bound_and_adversary() -> None:
-    from amin.search.curves import adversary_instance, amax_lower_bound
+    from amin.harness.search.curves import adversary_instance, amax_lower_bound
 
     assert amax_lower_bound(1) == 1 and amax_lower_bound(1 / 4) == pytest.approx(6.0)
     inst = adversary_instance(1 / 8, 2, 5, 16)
@@ -292,7 +292,7 @@ def test_amax_bound_and_adversary() -> None:
 
 
 def test_monte_carlo_cell_is_seeded_and_consistent() -> None:
-    from amin.search.montecarlo import cell
+    from amin.harness.search.montecarlo import cell
 
     a = cell("geometric", 0.3, 12, 16, lower=2, upper=16, trials=15, seed=4)
     b = cell("geometric", 0.3, 12, 16, lower=2, upper=16, trials=15, seed=4)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from amin import check_result, simulate
-from amin.search.ratio import exhaustive_opt
-from amin.search.targeted import search
+from amin.harness.search.ratio import exhaustive_opt
+from amin.harness.search.targeted import search
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -52,7 +52,7 @@ def test_finds_amin_evicting_one_request_twice(seed: int) -> None:
 def _unseeded(examples: int, cost: int) -> object:
     from dataclasses import replace
 
-    from amin.search.adversary import PROFILES
+    from amin.harness.search.adversary import PROFILES
 
     return replace(
         PROFILES["quick"],
@@ -65,7 +65,7 @@ def _unseeded(examples: int, cost: int) -> object:
 
 
 def _recheck(record: dict, scheduler: str, alpha_inverse: int) -> float:
-    from amin.search.adversary import shape_from_record
+    from amin.harness.search.adversary import shape_from_record
 
     shape = shape_from_record(record)
     inst = shape.instance()
@@ -85,7 +85,7 @@ def _recheck(record: dict, scheduler: str, alpha_inverse: int) -> float:
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_adversary_finds_amin_above_3_at_alpha_sixteenth(seed: int) -> None:
-    from amin.search.adversary import search_alpha
+    from amin.harness.search.adversary import search_alpha
 
     out = search_alpha("amin", 16, _unseeded(40, 100_000), seed)
     assert _recheck(out["worst"], "amin", 16) >= 3, f"seed {seed}: best {out['worst_value']}"
@@ -93,7 +93,7 @@ def test_adversary_finds_amin_above_3_at_alpha_sixteenth(seed: int) -> None:
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_adversary_finds_amax_above_6_5_at_alpha_quarter(seed: int) -> None:
-    from amin.search.adversary import search_alpha
+    from amin.harness.search.adversary import search_alpha
 
     out = search_alpha("amax", 4, _unseeded(40, 100_000), seed)
     assert _recheck(out["worst"], "amax", 4) >= 6.5, f"seed {seed}: best {out['worst_value']}"
@@ -102,7 +102,7 @@ def test_adversary_finds_amax_above_6_5_at_alpha_quarter(seed: int) -> None:
 @pytest.mark.deep
 def test_adversary_deep_amin_at_alpha_64th() -> None:
     """Unseeded, a larger budget: amin/H-SF above the flat curve's whole range and above F1's n <= 300 best."""
-    from amin.search.adversary import search_alpha
+    from amin.harness.search.adversary import search_alpha
 
     out = search_alpha("amin", 64, _unseeded(300, 3_000_000), 0)
     assert _recheck(out["worst"], "amin", 64) >= 8, f"best {out['worst_value']}"
@@ -111,7 +111,7 @@ def test_adversary_deep_amin_at_alpha_64th() -> None:
 @pytest.mark.deep
 def test_adversary_deep_amax_at_alpha_64th() -> None:
     """Unseeded: amax/H-SF about twice the old adversary grid's 78.4 at alpha = 1/64."""
-    from amin.search.adversary import search_alpha
+    from amin.harness.search.adversary import search_alpha
 
     out = search_alpha("amax", 64, _unseeded(300, 3_000_000), 0)
     assert _recheck(out["worst"], "amax", 64) >= 150, f"best {out['worst_value']}"

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 import amin.check
-import amin.verify
+import amin.harness.verify
 from amin import SCHEDULERS, make_instance, simulate
-from amin.cli import main
-from amin.isolation import Limits, PolicyProcess
-from amin.verify import find_minimal, information_violation, judge_run, load_policy, replay, verify
+from amin.harness.cli import main
+from amin.harness.isolation import Limits, PolicyProcess
+from amin.harness.verify import find_minimal, information_violation, judge_run, load_policy, replay, verify
 
 from .fixtures import ROOT
 
@@ -285,7 +285,7 @@ def test_a_hanging_policy_fails_termination_within_the_time_limits(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys; from amin.cli import main; raise SystemExit(main(sys.argv[1:]))",
+            "import sys; from amin.harness.cli import main; raise SystemExit(main(sys.argv[1:]))",
             "verify",
             f"{path}:Hangs",
             "--examples",
@@ -409,13 +409,13 @@ def test_a_policy_searching_memory_and_frames_finds_no_true_length(tmp_path, cap
 
 
 PATCHER = """
-    import amin.check, amin.verify
+    import amin.check, amin.harness.verify
     from amin import Scheduler
 
     # Replace every check the verifier could run on this policy.
-    amin.verify.safety_violation = lambda *a, **k: None
-    amin.verify.progress_violation = lambda *a, **k: None
-    amin.verify.judge_run = lambda *a, **k: None
+    amin.harness.verify.safety_violation = lambda *a, **k: None
+    amin.harness.verify.progress_violation = lambda *a, **k: None
+    amin.harness.verify.judge_run = lambda *a, **k: None
     amin.check.check_result = lambda *a, **k: []
 
     class Eager:
@@ -439,12 +439,12 @@ PATCHER = """
 
 def test_a_policy_that_patches_the_verifier_at_import_still_fails(tmp_path, capfd):
     path = policy_file(tmp_path, PATCHER)
-    checks = (amin.verify.safety_violation, amin.verify.judge_run, amin.check.check_result)
+    checks = (amin.harness.verify.safety_violation, amin.harness.verify.judge_run, amin.check.check_result)
     code, out, err = cli(capfd, f"{path}:Patcher", "--examples", "30", *FAST, "--out", str(tmp_path), "--json")
     assert code == 1, out + err
     safety = json.loads(out)["properties"][0]
     assert safety["verdict"] == "FAIL" and "exceeds capacity" in safety["detail"]
-    assert (amin.verify.safety_violation, amin.verify.judge_run, amin.check.check_result) == checks
+    assert (amin.harness.verify.safety_violation, amin.harness.verify.judge_run, amin.check.check_result) == checks
 
 
 # --- the pytest plugin ---------------------------------------------------------------------

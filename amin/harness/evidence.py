@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..model import read_json
-from .formats import validate
+from amin.harness.formats import validate
+from amin.model import read_json
 
 # How strong a verdict is, for the writer's "never weaken" rule (the ledger merges with its own order).
 _STRENGTH = {"open": 0, "tested": 1, "exhaustive": 2, "proved": 3, "refuted": 3}

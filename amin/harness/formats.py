@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..model import FORMAT, MAX_INT
+from amin.model import FORMAT, MAX_INT
 
 _INT = {"type": "integer", "maximum": MAX_INT}
 _COUNT = {"type": "integer", "minimum": 0, "maximum": MAX_INT}
@@ -51,7 +51,7 @@ INSTANCE: dict[str, Any] = {
 
 def corpus_schema() -> dict[str, Any]:
     """A corpus record: an instance plus the "search" object that says what was found and how to replay it."""
-    from ..schedulers import EVICTION_KEYS, SCHEDULERS, TIE_BREAKS
+    from amin.schedulers import EVICTION_KEYS, SCHEDULERS, TIE_BREAKS
 
     options = {
         "type": "object",
@@ -91,7 +91,7 @@ def corpus_schema() -> dict[str, Any]:
 
 def evidence_schema() -> dict[str, Any]:
     """An evidence file: the claims one source (proofs, search, report ...) backs, each with its support."""
-    from .claims import CLAIMS, VERDICTS
+    from amin.harness.claims import CLAIMS, VERDICTS
 
     claim = {
         "type": "object",

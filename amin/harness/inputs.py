@@ -10,8 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..model import Instance, load_instance
-from .options import positive_int, seconds, seed
+from amin.harness.options import positive_int, seconds, seed
+from amin.model import Instance, load_instance
 
 TRACE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson")
 _TRACE_OPTIONS = ("capacity", "prompt_column", "output_column", "arrival_column", "predicted_column")
@@ -19,8 +19,8 @@ _TRACE_OPTIONS = ("capacity", "prompt_column", "output_column", "arrival_column"
 
 def add_input_arguments(p: argparse.ArgumentParser) -> None:
     """FILE and the options that turn a trace into an instance."""
-    from ..predictors import FORMS
-    from ..traces import ARRIVAL_UNITS, ROUND_SECONDS
+    from amin.predictors import FORMS
+    from amin.traces import ARRIVAL_UNITS, ROUND_SECONDS
 
     p.add_argument("file", help="instance JSON (.json or .json.gz), or a request trace (.csv, .tsv, .jsonl)")
     g = p.add_argument_group("request traces (FILE ending in .csv, .tsv, .jsonl or .ndjson)")
@@ -64,7 +64,7 @@ def load_input(args: argparse.Namespace, command: str) -> Instance:
         if given:
             raise ValueError(f"{given[0]} applies to trace files (.csv, .tsv, .jsonl), not to {args.file}")
         return load_instance(args.file)
-    from ..traces import load_table
+    from amin.traces import load_table
 
     if args.capacity is None:
         raise ValueError(f"{args.file}: a trace needs --capacity (the KV-cache size in tokens)")

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .claims import CLAIMS, RANK, VERDICTS
+from amin.harness.claims import CLAIMS, RANK, VERDICTS
 
 __all__ = ["CLAIMS", "RANK", "VERDICTS", "build", "load_evidence", "merge", "render_markdown"]
 
@@ -91,7 +91,7 @@ def _check_support(path: Path, c: dict[str, Any], root: Path) -> None:
 
 def load_evidence(directory: str | Path) -> list[Entry]:
     """Read every *.json evidence file against its schema; a malformed file is an error naming the file."""
-    from .evidence import evidence_root, read_evidence
+    from amin.harness.evidence import evidence_root, read_evidence
 
     d = Path(directory)
     if not d.is_dir():
@@ -247,8 +247,8 @@ def _clip(text: str, width: int) -> str:
 
 
 def run_claims(args: argparse.Namespace) -> int:
-    from .console import format_table, print_json
-    from .evidence import repository_root
+    from amin.harness.console import format_table, print_json
+    from amin.harness.evidence import repository_root
 
     evidence = args.evidence
     if evidence is None:

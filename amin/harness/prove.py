@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .evidence import ClaimEvidence, evidence_document, write_evidence
-from .options import nonnegative_int, positive_int, seconds, seed
+from amin.harness.evidence import ClaimEvidence, evidence_document, write_evidence
+from amin.harness.options import nonnegative_int, positive_int, seconds, seed
 
 CLAIMS = ("C1", "C2", "C3", "C16", "HSF")
 EVIDENCE = Path("reports/evidence/proofs.json")
@@ -133,7 +133,7 @@ def run_prove(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
     if args.json:
-        from .console import print_json
+        from amin.harness.console import print_json
 
         print_json(result)
     else:
@@ -184,7 +184,7 @@ def prove_row(spec: Any, args: argparse.Namespace) -> Any:
 
 
 def table(rows: list[Any]) -> str:
-    from .console import format_table
+    from amin.harness.console import format_table
 
     body = [
         [

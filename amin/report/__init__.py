@@ -1,7 +1,0 @@
-"""`amin report`: the Amin paper's numerical study replicated on real public traces (grid, cell runner,
-resumable storage, figures, markdown and claims evidence). The harness layer: nothing imports it."""
-
-from .grid import DEFAULT, QUICK, Cell, GridSpec, build_grid
-from .pipeline import ReportOutcome, generate
-
-__all__ = ["DEFAULT", "QUICK", "Cell", "GridSpec", "ReportOutcome", "build_grid", "generate"]
