@@ -21,6 +21,9 @@ from amin.harness.formats import validate
 from amin.harness.search.ratio import Evaluation, evaluate, replay_reference
 from amin.model import read_json
 
+# The packages a search evidence file records the versions of.
+EVIDENCE_PACKAGES = ("amin", "hypothesis", "numpy", "scipy", "matplotlib", "cvxpy", "highspy")
+
 TOLERANCE = 1e-9
 
 

@@ -10,9 +10,7 @@ evidence file so that anyone can regenerate it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as _dt
-import importlib.metadata
 import json
 import platform
 import sys
@@ -24,20 +22,18 @@ import numpy as np
 
 from amin import load_instance, simulate
 from amin.check import check_result
+from amin.harness.evidence import versions as _versions
+from amin.harness.evidence import write_evidence
 from amin.harness.search import corpus, curves, montecarlo, scale
 from amin.harness.search.ratio import evaluate, optimum
 from amin.harness.search.targeted import search
 
 SIX_IDENTICAL = Path(__file__).resolve().parent.parent / "examples" / "six_identical.json"
-PACKAGES = ("amin", "hypothesis", "numpy", "scipy", "matplotlib", "cvxpy", "highspy")
 
 
 def versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for p in PACKAGES:
-        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
-            out[p] = importlib.metadata.version(p)
-    return out
+    """The versions this module's evidence records (`amin.harness.evidence.versions`, the one home)."""
+    return _versions(*corpus.EVIDENCE_PACKAGES)
 
 
 def c12(corpus_dir: Path) -> dict[str, Any]:
@@ -475,6 +471,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="a small smoke run (not for the committed evidence)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--reports", default="reports")
+    p.add_argument(
+        "--update", action="store_true", help="replace stored evidence even where this run covers less (a smaller box)"
+    )
     args = p.parse_args(argv)
     reports = Path(args.reports)
     corpus_dir, fig_dir = reports / "corpus", reports / "figures"
@@ -527,8 +526,10 @@ def main(argv: list[str] | None = None) -> int:
         "command": command,
         "claims": claims,
     }
-    (reports / "evidence").mkdir(parents=True, exist_ok=True)
-    (reports / "evidence" / "search.json").write_text(json.dumps(evidence, indent=1) + "\n", encoding="utf-8")
+    written = write_evidence(reports / "evidence" / "search.json", evidence, update=args.update)
+    if not written.written:
+        say(f"kept the stored {written.path}: {written.reason} (pass --update to replace it)")
+        return 1
     say(f"wrote {reports / 'evidence' / 'search.json'} and {reports / 'curves.md'}")
     return 0
 

@@ -7,8 +7,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 import random
+import sys
 import time
 from dataclasses import replace
 from datetime import date
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from amin import Instance, Simulation, make_scheduler, save_instance
+from amin.harness.evidence import write_evidence
 from amin.harness.search.evidence import versions
 from amin.harness.search.strategies import heterogeneous_instances
 
@@ -176,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--examples", type=int, default=1000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--reports", default="reports")
+    p.add_argument("--update", action="store_true", help="replace stored evidence even where this run covers less")
     args = p.parse_args(argv)
     reports = Path(args.reports)
     result = claims(args.examples, args.seed, reports / "counterexamples" / C5_COUNTEREXAMPLE.name)
@@ -186,8 +188,10 @@ def main(argv: list[str] | None = None) -> int:
         "command": f"python -m amin.harness.search.online --examples {args.examples} --seed {args.seed}",
         "claims": result,
     }
-    (reports / "evidence").mkdir(parents=True, exist_ok=True)
-    (reports / "evidence" / "online.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    written = write_evidence(reports / "evidence" / "online.json", doc, update=args.update)
+    if not written.written:
+        print(f"kept the stored {written.path}: {written.reason} (pass --update to replace it)", file=sys.stderr)
+        return 1
     for c in result:
         print(f"{c['id']}: {c['verdict']}: {c['summary']}")
     return 0

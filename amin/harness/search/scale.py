@@ -563,7 +563,7 @@ def update_evidence(path: Path, items: list[dict[str, Any]], command: str) -> No
     doc["claims"] = [c for c in doc["claims"] if c["id"] not in ids] + items
     doc["claims"].sort(key=lambda c: int(c["id"][1:]))
     doc["generated"] = _dt.date.today().isoformat()
-    doc["versions"] = versions("amin", "hypothesis", "numpy", "scipy", "matplotlib", "cvxpy", "highspy")
+    doc["versions"] = versions(*corpus.EVIDENCE_PACKAGES)
     doc["command"] = doc.get("command", command)
     written = write_evidence(path, doc, update=True)
     if not written.written:
