@@ -24,7 +24,9 @@ PLANNED_FROM = ("output", "upper", "lower", "predicted", "none")  # where a requ
 REFINEMENTS = ("g+1", "g", "eviction", "doubling")  # how a running request's planned length rises
 EVICTION_ORDERS = ("key", "latest_admitted")  # "key": planned length or progress, by the eviction_key option
 ADMISSIONS = ("planning", "memory")  # MC-SF planning check, or vLLM-like "next round fits"
-ADMISSION_ORDERS = ("planned", "arrival")  # (planned length, arrival, index), or (arrival, index)
+ADMISSION_ORDERS = ("planned", "arrival", "area")
+"""(planned length L, arrival, index); (arrival, index); or (s L + L(L+1)/2, arrival, index): the memory-rounds the
+request would hold if it ran for its planned length, the order that wins offline (docs/optimal.md, issue 15)."""
 EVICTION_STOPS = ("fits",)
 PLANNING_BASES = ("refined", "initial")  # plan running requests by their refined L, or the L they started with
 ADMISSION_STOPS = ("first_misfit", "skip")  # stop admitting at the first misfit, or skip it and go on
@@ -106,8 +108,9 @@ class Rules:
         """The options as a result reports them: the three of SPEC section 3, and every reading that differs
         from SPEC's."""
         out: dict[str, Any] = {"tie_break": self.tie_break, "seed": self.seed, "eviction_key": self.eviction_key}
+        base = BUILT_IN.get(self.name, SPEC_READING)  # fcfs's own arrival order is not a reading
         for name in READING_FIELDS:
-            if getattr(self, name) != getattr(SPEC_READING, name):
+            if getattr(self, name) != getattr(base, name):
                 out[name] = getattr(self, name)
         return out
 
@@ -123,7 +126,7 @@ class Rules:
 
 
 # --- readings: the open choices of SPEC section 8's research, each a field with SPEC's value as default ----
-READING_FIELDS = ("refinement", "planning_basis", "admission_stop", "prefill", "block_size")
+READING_FIELDS = ("refinement", "planning_basis", "admission_stop", "prefill", "block_size", "admission_order")
 SPEC_READING = Rules("spec", planned_from="none")
 
 
@@ -134,6 +137,7 @@ class Reading:
     name: str
     fields: dict[str, Any]
     why: str
+    ours: bool = False  # not a reading of the paper but a variant of our own, shown beside the paper's versions
 
 
 READINGS: dict[str, Reading] = {
@@ -179,6 +183,13 @@ READINGS: dict[str, Reading] = {
         Reading("kv-blocks-16", {"block_size": 16}, "memory is allocated in vLLM's 16-token KV blocks"),
         Reading(
             "evict-by-progress", {"eviction_key": "progress"}, "evict the least-progressed request first, as C5 states"
+        ),
+        Reading(
+            "admit-by-area",
+            {"admission_order": "area"},
+            "not the paper's: waiting requests offered smallest planned memory-rounds s L + L(L+1)/2 first, the order "
+            "that wins offline when prompts differ (docs/optimal.md); computable online from the prompt and the bound",
+            ours=True,
         ),
     )
 }
@@ -361,6 +372,8 @@ def admission_key(rules: Rules, planned_length: int, prompt: int, arrival: int, 
     """Waiting requests are offered for admission in ascending order of this key."""
     if rules.admission_order == "arrival":
         return (arrival, index)
+    if rules.admission_order == "area":
+        return (prompt * planned_length + planned_length * (planned_length + 1) // 2, arrival, index)
     return (planned_length, arrival, index)
 
 

@@ -249,6 +249,7 @@ ENCODED_READINGS = {
     "admission_stop": ("first_misfit",),
     "prefill": ("first_output",),
     "block_size": (1,),
+    "admission_order": ("planned", "arrival"),  # "area" multiplies terms (s L + L^2): non-linear, not encoded
 }
 """The values of each reading the encoding has terms for; `unencoded` names the first other one."""
 

@@ -185,3 +185,18 @@ def test_requests_of_empty_prompt_under_a_prefill_round() -> None:
         fast, ref = (simulate(inst, scheduler, engine=e, prefill="extra_round") for e in ("fast", "reference"))
         assert fast == ref and fast.total_latency == 6  # both start at 0 and finish at 3
         check_result(inst, fast)
+
+
+def test_admit_by_area_offers_the_smaller_planned_memory_rounds_first() -> None:
+    # M = 12; r0: s=10, o=l=2 (planned memory-rounds 10*2 + 3 = 23); r1: s=0, o=l=5 (0 + 15 = 15). Together they
+    # need 12 + 2 = 14 > 12 at x = 2, so one waits. SPEC's order (L: 2 < 5) runs r0 first: starts (0, 2). By area
+    # r1 goes first; r0 fits beside it nowhere before r1 completes at 5: starts (5, 0).
+    inst = make_instance(
+        12, [{"prompt": 10, "output": 2, "lower": 2, "upper": 2}, {"prompt": 0, "output": 5, "lower": 5, "upper": 5}]
+    )
+    for engine in ("fast", "reference"):
+        assert run(inst, "spec", engine=engine).starts == (0, 2)
+        by_area = run(inst, "admit-by-area", engine=engine)
+        assert by_area.starts == (5, 0) and by_area.options["admission_order"] == "area"
+        check_result(inst, by_area)
+    assert READINGS["admit-by-area"].ours and not READINGS["spec"].ours

@@ -11,6 +11,7 @@ from statistics import mean
 from typing import Any
 
 from amin.harness.report.grid import PAPER_CAPACITY, PAPER_SAMPLE, Cell, GridSpec, Regime
+from amin.rules import READINGS
 
 SIM_COLUMNS = (
     "trace",
@@ -693,19 +694,25 @@ def conditions_text(
     """The ledger's conditions for one claim, true to its condition tables and generated from nothing else: each
     column of the readings table (the stated setting first) with the state under every reading, then the load
     sweep under SPEC's reading (where it holds, and how many traces agree, heavy to light)."""
+    paper = [r for r in spec.readings if not READINGS[r].ours]  # our own variants are not readings of the paper
     parts = []
     for regime in dict.fromkeys(g for (_, g) in table):
-        column = [table[(r, regime)] for r in spec.readings if (r, regime) in table]
+        column = [table[(r, regime)] for r in paper if (r, regime) in table]
         parts.append(f"{regime.describe()}: {_by_state(column)}")
     sweep = _load_profile(loads)
     if sweep:
         parts.append(sweep)
-    missing = [r for r in spec.readings if any(c.state == "not computed" for (x, _), c in table.items() if x == r)]
+    missing = [r for r in paper if any(c.state == "not computed" for (x, _), c in table.items() if x == r)]
     if missing:
         parts.append(f"not computed under {', '.join(missing)}")
-    unrun = [r for r in spec.readings if all(c.state == "not run" for (x, _), c in table.items() if x == r)]
+    unrun = [r for r in paper if all(c.state == "not run" for (x, _), c in table.items() if x == r)]
     if unrun:
         parts.append(f"not run in this grid under {', '.join(unrun)}")
+    for r in (r for r in spec.readings if READINGS[r].ours):
+        cells = [c for (x, _), c in table.items() if x == r and c.state in JUDGED_STATES]
+        if cells:
+            shown = ", ".join(f"{c.regime.describe()} {c.state} {c.agree}/{c.judged}" for c in cells)
+            parts.append(f"our variant {r} (not the paper's): {shown}")
     return "; ".join(parts)
 
 
