@@ -581,6 +581,19 @@ def test_a_failed_solver_cell_is_named_retried_and_fails_the_run(
     monkeypatch.undo()
     again = generate(spec, tmp_path, progress=False)
     assert again.stats["bound"].computed == 1 and not again.missing
+    # The bound cell brackets OPT: a checked schedule above, a certified bound below; every scheduler's ratio to
+    # OPT is the interval [TEL/UB, TEL/LB], and H-SF's TEL is never below the best schedule known.
+    rows = [r for r in _read_csv(tmp_path / "results/cells.csv") if r["upper_bound"]]
+    assert rows and all(r["scheduler"] != "hsf" or r["reading"] != "spec" or r["upper_bound"] for r in rows)
+    for r in rows:
+        lb, ub, tel = float(r["lower_bound"]), int(r["upper_bound"]), int(r["total_latency"])
+        assert lb <= ub <= max(tel, ub) and float(r["ratio_ub"]) <= float(r["ratio_lb"])
+        if r["scheduler"] == "hsf":
+            assert ub <= tel
+    text = (tmp_path / "ratios.md").read_text()
+    assert "## Against OPT: every ratio with its bracket" in text and "TEL/OPT in [TEL/UB, TEL/LB]" in text
+    evidence = json.loads((tmp_path / "evidence" / "report.json").read_text())
+    assert "C17" in {c["id"] for c in evidence["claims"]}
 
 
 # --- the condition study: readings and workload regimes as cell parameters ------------------------------------

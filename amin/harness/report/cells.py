@@ -62,7 +62,7 @@ def code_fingerprint() -> str:
     import optimal
 
     h = hashlib.sha256()
-    for root in (Path(__file__).resolve().parent.parent, Path(optimal.__file__).resolve().parent):
+    for root in (Path(__file__).resolve().parents[2], Path(optimal.__file__).resolve().parent):  # amin, optimal
         for path in sorted(root.rglob("*.py")):
             h.update(f"{root.name}/{path.relative_to(root).as_posix()}".encode())
             h.update(path.read_bytes())
@@ -385,17 +385,35 @@ def _solver(module: str, name: str) -> Callable[..., Any]:
 
 
 def run_bound(cell: Cell) -> dict[str, Any]:
+    """OPT bracketed on a big instance: the LP-based certified bound (`optimal.lower_bound`) and the bracket
+    (`optimal.bracket`: the best checked schedule above, combinatorial and Lagrangian bounds below), each within
+    the cell's time limit. The lower side is the largest certified bound; the upper side's schedule is checked
+    here again by amin's own checker before it is stored (issue 15)."""
     lower_bound = _solver("bounds", "lower_bound")
+    bracket = _solver("bracket", "bracket")
     trace = _sampled_trace(cell)
     instance, skipped = _to_instance(trace, cell.capacity, cell.predictor, cell.arrivals, cell.seed)
     bound = run_limited(lower_bound, (instance, cell.time_limit), hard_limit(cell.time_limit))
+    br = run_limited(bracket, (instance, cell.time_limit), hard_limit(cell.time_limit))
+    check_schedule(instance, br.upper.starts)
+    upper = sum(p + r.output - r.arrival for p, r in zip(br.upper.starts, instance.requests, strict=True))
+    if upper != br.upper.total_latency:
+        raise CellFailed(f"the bracket's schedule has total latency {upper}, not the {br.upper.total_latency} it says")
+    bounds = {str(b.method): float(b.value) for b in br.bounds}
+    bounds[f"lp:{bound.method}"] = float(bound.value)
+    method, value = max(bounds.items(), key=lambda mv: mv[1])
+    if value > upper:
+        raise CellFailed(f"a certified bound ({method}: {value:g}) exceeds a checked schedule ({upper}): a bug")
     return {
         "requests": len(instance.requests),
         "skipped": int(sum(skipped.values())),
         "instance_hash": instance_hash(instance),
-        "lower_bound": float(bound.value),
-        "method": str(bound.method),
-        "solver_seconds": float(bound.seconds),
+        "lower_bound": value,
+        "method": method,
+        "lower_bounds": bounds,
+        "upper": int(upper),
+        "upper_method": str(br.upper.method),
+        "solver_seconds": float(bound.seconds) + float(br.seconds),
     }
 
 

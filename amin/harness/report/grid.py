@@ -251,7 +251,7 @@ class GridSpec:
     sweep_predictors: tuple[str, ...] | None = None
     round_seconds: float = 0.02
     # OPT lower bounds of the big instances (zero arrivals only: where the bound is meant to be tight).
-    bound_time_limit: float | None = 20.0
+    bound_time_limit: float | None = 30.0  # each of optimal.lower_bound and optimal.bracket
     bound_capacities: tuple[int, ...] = (PAPER_CAPACITY,)
     bound_seeds: tuple[int, ...] = (0,)  # a bound of a 2,000-request instance takes about 30 s
     # Exact sub-samples: tens of requests, token counts scaled down so the integer program is small.

@@ -89,6 +89,9 @@ def results_line_schema() -> dict[str, Any]:
             "instance_hash": {"type": "string"},
             "lower_bound": number,
             "method": {"type": "string"},
+            "lower_bounds": {"type": "object", "additionalProperties": number},
+            "upper": {**_COUNT, "minimum": 1},
+            "upper_method": {"type": "string"},
             "solver_seconds": number,
         },
     }

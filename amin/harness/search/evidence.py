@@ -28,7 +28,7 @@ from amin.harness.search import corpus, curves, montecarlo, scale
 from amin.harness.search.ratio import evaluate, optimum
 from amin.harness.search.targeted import search
 
-SIX_IDENTICAL = Path(__file__).resolve().parent.parent / "examples" / "six_identical.json"
+SIX_IDENTICAL = Path(__file__).resolve().parents[2] / "examples" / "six_identical.json"
 
 
 def versions() -> dict[str, str]:
