@@ -145,7 +145,10 @@ def verdicts(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
     grow = [sr for sr, gs in rows.items() if min(gs) > 1.5]
     c7_cond = (
         "refuted in SPEC's model where prompts dominate: s >= p(u-1), M = p(s+u), any p (F1: amin runs the index "
-        "order, amin/OPT -> alpha^-1/2 exactly), and s >= u-3, M = 2s+3 (F2: amin/H-SF -> (2/alpha)^1/2)"
+        "order, amin/OPT -> alpha^-1/2 exactly), and s >= u-3, M = 2s+3 (F2: amin/H-SF -> (2/alpha)^1/2); it "
+        "survives random ties in eviction (the seed means equal the index-tie worst) and in admission (under a "
+        "uniformly random admission order F1's expected amin/OPT still tends to (1 + alpha^-1/2)/2, a power of "
+        "1/alpha; tests/test_families.py enumerates it)"
     )
     if rows:
         lo_a, hi_a = REGIME_ALPHAS
