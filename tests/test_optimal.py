@@ -333,3 +333,15 @@ def test_json_channel_guards_file_descriptor_1() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout == '{\n "ok": true\n}\nafter\n'
     assert "C-level noise" in done.stderr and "Python noise" in done.stderr
+
+
+def test_solve_reads_a_request_trace_like_simulate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trace = tmp_path / "t.csv"
+    trace.write_text("prompt,output\n10,5\n20,3\n5,7\n")
+    capsys.readouterr()
+    assert main(["solve", str(trace), "--capacity", "40", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    inst = Instance(40, (Request(10, 5, 1, 1000), Request(20, 3, 1, 1000), Request(5, 7, 1, 1000)))
+    assert answer["status"] == "optimal" and answer["total_latency"] == optimal.exhaustive(inst)[0]
+    assert main(["solve", str(trace), "--json"]) == 2  # a trace needs a capacity: one line, exit 2
+    assert "needs --capacity" in capsys.readouterr().err

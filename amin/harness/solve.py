@@ -19,7 +19,9 @@ def add_solve(sub: argparse._SubParsersAction) -> None:
         "after a time limit, the best schedule found and a proved lower bound. --time-limit bounds the whole "
         "command; a time-indexed model too large for the time or memory at hand is never built.",
     )
-    p.add_argument("file", help="instance JSON file")
+    from amin.harness.inputs import add_input_arguments
+
+    add_input_arguments(p)  # an instance file, or a request trace with --capacity (the same as `amin simulate`)
     p.add_argument(
         "--time-limit",
         type=float,
@@ -60,12 +62,12 @@ def add_solve(sub: argparse._SubParsersAction) -> None:
 
 def run_solve(args: argparse.Namespace) -> int:
     clock = time.perf_counter()  # the time limit covers loading the file and importing the solver too
-    from amin import load_instance
     from amin.harness.console import format_table, print_json
+    from amin.harness.inputs import load_input
 
     if args.time_limit is not None and not args.time_limit > 0:
         raise ValueError(f"--time-limit must be positive, got {args.time_limit}")
-    inst = load_instance(args.file)
+    inst = load_input(args, "solve")
     if not args.json:
         print(f"solving {args.file}: {len(inst.requests)} requests, capacity {inst.capacity} ...", file=sys.stderr)
 
