@@ -200,3 +200,16 @@ def test_admit_by_area_offers_the_smaller_planned_memory_rounds_first() -> None:
         assert by_area.starts == (5, 0) and by_area.options["admission_order"] == "area"
         check_result(inst, by_area)
     assert READINGS["admit-by-area"].ours and not READINGS["spec"].ours
+
+
+def test_simulate_command_takes_a_reading(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from amin.harness.cli import main
+
+    path = str(ROOT / "amin" / "examples" / "six_identical.json")
+    for reading in ("refine-doubling", "admit-by-area", "prefill-round"):
+        capsys.readouterr()
+        assert main(["simulate", path, "--scheduler", "amin", "--reading", reading, "--json"]) == 0
+        shown = json.loads(capsys.readouterr().out)["total_latency"]
+        assert shown == run(SIX, reading, engine="fast").total_latency

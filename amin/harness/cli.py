@@ -65,6 +65,15 @@ def add_simulate(sub: argparse._SubParsersAction) -> None:
         default="fast",
         help="fast (event-driven) or reference (the readable round loop); identical results (default: %(default)s)",
     )
+    from amin.rules import READINGS
+
+    p.add_argument(
+        "--reading",
+        choices=sorted(READINGS),
+        default="spec",
+        help="a reading of the paper's open choices, or our admit-by-area variant (docs/semantics.md; "
+        "default: %(default)s)",
+    )
     p.add_argument(
         "--detail", action="store_true", help="with --json: add the eviction log, wasted tokens and memory series"
     )
@@ -76,16 +85,12 @@ def add_simulate(sub: argparse._SubParsersAction) -> None:
 def run_simulate(args: argparse.Namespace) -> int:
     from amin.engine import simulate
     from amin.harness.inputs import load_input
+    from amin.rules import READINGS
 
     inst = load_input(args, "simulate")
-    result = simulate(
-        inst,
-        args.scheduler,
-        engine=args.engine,
-        tie_break=args.tie_break,
-        seed=args.seed,
-        eviction_key=args.eviction_key,
-    )
+    options = {"tie_break": args.tie_break, "seed": args.seed, "eviction_key": args.eviction_key}
+    options.update(READINGS[args.reading].fields)  # a reading's eviction key wins over the default one
+    result = simulate(inst, args.scheduler, engine=args.engine, **options)
     if args.json:
         print_json(result.to_dict(detail=args.detail))
         return 0
