@@ -61,10 +61,16 @@ def add_search(sub: argparse._SubParsersAction) -> None:
     scale = p.add_argument_group(
         "at scale (issue 12)",
         "--scale runs the scale-aware adversary of C7/C8 instead (docs/search.md): "
-        "amin and amax at alpha = 1/2 .. 1/256 up to 100,000 requests, and the regime map.",
+        "amin and amax at alpha = 1/2 .. 1/256 (up to 30,000 requests with the standard profile, 100,000 with "
+        "full), and the regime map.",
     )
     scale.add_argument("--scale", action="store_true", help="run the adversary at scale")
-    scale.add_argument("--profile", choices=("quick", "standard", "full"), default="full")
+    scale.add_argument(
+        "--profile",
+        choices=("quick", "standard", "full"),
+        default="standard",
+        help="search budget; standard is the committed run (default: %(default)s)",
+    )
     scale.add_argument("--scale-alphas", default="2,4,8,16,32,64,128,256", help="values of 1/alpha")
     scale.add_argument("--targets", default="amin,amin-random,amax")
     scale.add_argument("--no-regime", action="store_true", help="skip the regime map")
