@@ -6,6 +6,7 @@ import gzip
 import io
 import json
 import math
+import random
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -284,3 +285,43 @@ def make_instance(capacity: int, requests: Iterable[Mapping[str, Any] | Request]
     """Convenience: requests given as dicts (SPEC field names) or Request objects."""
     out = [r if isinstance(r, Request) else _request_from_dict(i, r) for i, r in enumerate(requests)]
     return Instance(capacity, tuple(out))
+
+
+def random_instance(
+    rng: random.Random,
+    *,
+    max_requests: int = 5,
+    min_capacity: int = 1,
+    max_capacity: int = 14,
+    max_output: int = 5,
+    max_arrival: int = 4,
+    intervals: str = "loose",
+    duplicates: float = 0.0,
+) -> Instance:
+    """A small random valid instance, drawn from `rng` (the one plain random generator: tests, the proofs'
+    differential check and benchmarks use it; Hypothesis strategies live in `amin.harness.search.strategies`).
+
+    Capacity in [min_capacity, max_capacity]; each request a prompt below the capacity, an output that fits
+    beside it (at most `max_output`), an arrival in [0, max_arrival]. `intervals`: "loose" gives [1, o] (every
+    scheduler's interval is correct); "any" gives, half the time, a correct interval drawn around o and else one
+    anywhere in [1, M + 1] (it may miss the truth). With probability `duplicates` a request repeats an earlier one.
+    """
+    if intervals not in ("loose", "any"):
+        raise ValueError(f"intervals must be 'loose' or 'any', got {intervals!r}")
+    capacity = rng.randint(min_capacity, max_capacity)
+    reqs: list[Request] = []
+    for _ in range(rng.randint(1, max_requests)):
+        if duplicates and reqs and rng.random() < duplicates:
+            reqs.append(rng.choice(reqs))
+            continue
+        s = rng.randint(0, capacity - 1)
+        o = rng.randint(1, min(max_output, capacity - s))
+        if intervals == "loose":
+            lo, up = 1, o
+        else:
+            lo = rng.randint(1, capacity + 1)
+            up = rng.randint(lo, capacity + 1)
+            if rng.random() < 0.5:  # half the time a correct interval
+                lo, up = rng.randint(1, o), rng.randint(o, capacity + 1)
+        reqs.append(Request(s, o, lo, up, rng.randint(0, max_arrival)))
+    return Instance(capacity, tuple(reqs))

@@ -14,7 +14,8 @@ from typing import Any
 import z3
 
 from amin.engine import simulate
-from amin.model import Instance, Request
+from amin.model import Instance
+from amin.model import random_instance as _random_instance
 
 from .encoding import Semantics, fixed_instance, make_solver, model_trace, unroll
 from .mutants import MUTANTS, engine_scheduler
@@ -37,17 +38,14 @@ def random_instance(
     rng: random.Random, max_requests: int = 4, max_capacity: int = 14, max_output: int = 6, max_arrival: int = 4
 ) -> Instance:
     """A small valid instance; intervals anywhere in [1, capacity + 1] (they may miss the truth)."""
-    M = rng.randint(1, max_capacity)
-    reqs = []
-    for _ in range(rng.randint(1, max_requests)):
-        s = rng.randint(0, M - 1)
-        o = rng.randint(1, min(max_output, M - s))
-        lo = rng.randint(1, M + 1)
-        up = rng.randint(lo, M + 1)
-        if rng.random() < 0.5:  # half the time a correct interval
-            lo, up = rng.randint(1, o), rng.randint(o, M + 1)
-        reqs.append(Request(prompt=s, output=o, lower=lo, upper=up, arrival=rng.randint(0, max_arrival)))
-    return Instance(M, tuple(reqs))
+    return _random_instance(
+        rng,
+        max_requests=max_requests,
+        max_capacity=max_capacity,
+        max_output=max_output,
+        max_arrival=max_arrival,
+        intervals="any",
+    )
 
 
 def compare(

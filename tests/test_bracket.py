@@ -19,6 +19,7 @@ import pytest
 import optimal
 from amin import Instance, Request, ScheduleError, check_schedule, simulate
 from amin.harness.cli import main
+from amin.model import random_instance
 from optimal.bounds import LinearProgram, certified_lp_bound
 from optimal.bracket import bracket
 from optimal.colgen import _windows, column_generation, concurrency_families, fluid_prices, lagrangian
@@ -49,18 +50,17 @@ def tiny(
     arrival_max: int = 4,
     duplicates: bool = False,
 ) -> Instance:
-    """A tiny instance (exhaustive search solves it) with heterogeneous prompts and, unless arrival_max is 0,
-    arrivals; optionally with repeated requests."""
-    capacity = rng.randint(2, capacity_max)
-    reqs: list[Request] = []
-    for _ in range(rng.randint(1, n_max)):
-        if duplicates and reqs and rng.random() < 0.4:
-            reqs.append(rng.choice(reqs))
-            continue
-        s = rng.randint(0, capacity - 1)
-        o = rng.randint(1, min(capacity - s, output_max))
-        reqs.append(Request(s, o, 1, o, rng.randint(0, arrival_max)))
-    return Instance(capacity, tuple(reqs))
+    """A tiny instance with arrivals and heterogeneous prompts, intervals [1, o] (optionally with repeated
+    requests): `amin.model.random_instance`, the one generator, with this file's sizes."""
+    return random_instance(
+        rng,
+        max_requests=n_max,
+        min_capacity=2,
+        max_capacity=capacity_max,
+        max_output=output_max,
+        max_arrival=arrival_max,
+        duplicates=0.5 if duplicates else 0.0,
+    )
 
 
 def every_lower_bound(inst: Instance, upper_starts: tuple[int, ...]) -> dict[str, int]:

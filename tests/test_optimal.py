@@ -14,6 +14,7 @@ from hypothesis import given, settings
 import optimal
 from amin import SCHEDULERS, Instance, Request, ScheduleError, check_schedule, load_instance, simulate
 from amin.harness.cli import main
+from amin.model import random_instance as draw_instance
 from optimal.bracket import best_known_schedule
 from optimal.combinatorial import mean_busy_time_bound
 from optimal.model import (
@@ -39,17 +40,17 @@ def random_instance(
     arrival_max: int = 4,
     duplicates: bool = False,
 ) -> Instance:
-    """A tiny instance with arrivals and heterogeneous prompts (optionally with repeated requests)."""
-    capacity = rng.randint(2, capacity_max)
-    reqs: list[Request] = []
-    for _ in range(rng.randint(1, n_max)):
-        if duplicates and reqs and rng.random() < 0.5:
-            reqs.append(rng.choice(reqs))
-            continue
-        s = rng.randint(0, capacity - 1)
-        o = rng.randint(1, min(capacity - s, output_max))
-        reqs.append(Request(s, o, 1, o, rng.randint(0, arrival_max)))
-    return Instance(capacity, tuple(reqs))
+    """A tiny instance with arrivals and heterogeneous prompts, intervals [1, o] (optionally with repeated
+    requests): `amin.model.random_instance`, the one generator, with this file's sizes."""
+    return draw_instance(
+        rng,
+        max_requests=n_max,
+        min_capacity=2,
+        max_capacity=capacity_max,
+        max_output=output_max,
+        max_arrival=arrival_max,
+        duplicates=0.5 if duplicates else 0.0,
+    )
 
 
 def test_six_identical_requests() -> None:
