@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from amin import simulate
+from amin import Instance, Request, simulate
 from amin.harness.cli import main
 from amin.harness.report import cells as cells_module
 from amin.harness.report.analysis import EXACT_COLUMNS, SIM_COLUMNS, claim_c13, claim_c14, claim_c15, sim_rows
@@ -871,3 +871,14 @@ def test_a_reading_that_exceeds_the_capacity_is_kept_marked_and_judged_invalid()
     other = _rows({("amin", "crude"): 1.02, ("amax", "crude"): 2.1, ("amin", "binned"): 1.0}, reading="refine-g")
     other[-1]["exceeds_capacity"] = True
     assert condition(other, PAPER, "C13", "refine-g", STATED).state == "holds"
+
+
+def test_a_kv_block_reading_skips_requests_whose_blocks_cannot_fit_alone() -> None:
+    # M = 40, blocks of 16: s + o = 33 rounds up to 48 > 40 (skipped); 20 -> 32 fits; 40 -> 48 > 40 (skipped).
+    inst = Instance(40, (Request(30, 3, 1, 3), Request(15, 5, 1, 5), Request(38, 2, 1, 2)))
+    kept, skipped = cells_module._fitting_blocks(inst, {"prompt+output>capacity": 0}, 16)
+    assert [r.prompt for r in kept.requests] == [15] and skipped["blocks>capacity"] == 2
+    assert cells_module._fitting_blocks(inst, {}, 1) == (inst, {})  # tokens: nothing changes
+    simulate(kept, "amin", block_size=16)  # the kept instance runs under the reading
+    with pytest.raises(cells_module.NotComputed, match="no request fits alone"):
+        cells_module._fitting_blocks(Instance(40, (Request(38, 2, 1, 2),)), {}, 16)

@@ -340,10 +340,26 @@ def _checked(instance: Instance, result: Result) -> bool:
     return True
 
 
+def _fitting_blocks(instance: Instance, skipped: dict[str, int], block: int) -> tuple[Instance, dict[str, int]]:
+    """Under a KV-block reading a request fits alone only if its whole blocks do: ceil((s + o) / b) b <= M. The
+    others are skipped and counted, as the trace conversion skips a request with s + o > M, so that every
+    scheduler of the reading (H-SF included) runs the same requests."""
+    if block <= 1:
+        return instance, skipped
+    keep = tuple(r for r in instance.requests if -(-(r.prompt + r.output) // block) * block <= instance.capacity)
+    dropped = len(instance.requests) - len(keep)
+    if not dropped:
+        return instance, skipped
+    if not keep:
+        raise NotComputed(f"no request fits alone in KV blocks of {block} tokens at capacity {instance.capacity}")
+    return replace(instance, requests=keep), {**skipped, "blocks>capacity": dropped}
+
+
 def run_sim(cell: Cell) -> dict[str, Any]:
     trace = _sampled_trace(cell)
     capacity = cell.capacity if cell.load is None else capacity_for_load(trace, cell.load)
     instance, skipped = _to_instance(trace, capacity, cell.predictor, cell.arrivals, cell.seed)
+    instance, skipped = _fitting_blocks(instance, skipped, READINGS[cell.reading].fields.get("block_size", 1))
     with wall_clock_limit(cell.time_limit or SIM_SECONDS):
         result = _simulate(instance, cell)
     exceeds = _checked(instance, result)
