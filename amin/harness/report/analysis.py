@@ -529,7 +529,7 @@ def claim_c17(rows: Sequence[dict[str, Any]]) -> ClaimResult | None:
         traces=[
             {
                 "trace": r["trace"],
-                "interval": [r["ratio_ub"], r["ratio_lb"]],
+                "H-SF/OPT in": f"[{r['ratio_ub']:.3f}, {r['ratio_lb']:.3f}]",
                 "upper": r["upper_bound"],
                 "lower": r["lower_bound"],
                 "hsf": r["total_latency"],
