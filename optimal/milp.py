@@ -99,8 +99,14 @@ class _Run:
 
 
 def solver_version(solver: str) -> str:
+    """The solver and its package's version; ValueError (one line) when the package is not installed."""
     package = {"highs": "highspy", "scip": "pyscipopt"}[solver]
-    return f"{solver} ({package} {importlib.metadata.version(package)}, cvxpy {importlib.metadata.version('cvxpy')})"
+    try:
+        version = importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        extra = " (pip install 'amin[scip]')" if solver == "scip" else ""
+        raise ValueError(f"solver {solver} needs the {package} package, which is not installed{extra}") from None
+    return f"{solver} ({package} {version}, cvxpy {importlib.metadata.version('cvxpy')})"
 
 
 class ModelTooLarge(ValueError):

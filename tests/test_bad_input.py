@@ -7,6 +7,7 @@ read or allocate without bound fails the test instead of the machine.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -70,6 +71,11 @@ CASES: dict[str, tuple[dict[str, str], list[str], str]] = {
         {"i.json": _instance(9, [_request(colour=1)])},
         ["solve", "{tmp}/i.json"],
         "unknown field 'colour'",
+    ),
+    "solve trace without capacity": (
+        {"t.csv": "prompt,output\n1,2\n"},
+        ["solve", "{tmp}/t.csv"],
+        "needs --capacity",
     ),
     # traces
     "trace without capacity": (
@@ -162,6 +168,14 @@ def test_bad_input_is_one_line_and_exit_2(name: str, tmp_path: Path, capsys: pyt
     assert code == 2, err
     assert len(lines) == 1 and "Traceback" not in err, err
     assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("pyscipopt") is not None, reason="pyscipopt is installed")
+def test_scip_without_pyscipopt_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "i.json").write_text(_instance(9, [_request()]))
+    assert main(["solve", str(tmp_path / "i.json"), "--solver", "scip", "--json"]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "needs the pyscipopt package" in lines[0], lines
 
 
 # --- resources: a hard address-space limit in a child process -----------------------------------------------
