@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from dataclasses import replace
@@ -20,6 +21,9 @@ from amin.harness.report.grid import (
     parse_prompts,
     parse_reading,
 )
+
+# Every core by default (the default grid takes about 7 minutes on 2), bounded so memory stays bounded too.
+DEFAULT_WORKERS = max(1, min(8, os.cpu_count() or 1))
 
 
 def _list(text: str) -> list[str]:
@@ -49,7 +53,12 @@ def add_report(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--quick", action="store_true", help="a small grid for smoke tests (seconds, not minutes)")
     p.add_argument("--out", default="reports", help="output directory (default: %(default)s)")
-    p.add_argument("--workers", type=positive_int, default=1, help="local worker processes (default: %(default)s)")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=DEFAULT_WORKERS,
+        help="local worker processes; this machine's CPUs, at most 8 (default: %(default)s)",
+    )
     p.add_argument("--dask", metavar="ADDRESS", help="run cells on a Dask cluster at ADDRESS, or 'local' to start one")
     p.add_argument("--traces", type=_list, help=f"comma-separated subset of: {', '.join(TRACE_NAMES)}")
     p.add_argument("--capacities", type=_list, help="comma-separated capacities in tokens")
