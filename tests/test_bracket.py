@@ -19,7 +19,6 @@ import pytest
 import optimal
 from amin import Instance, Request, ScheduleError, check_schedule, simulate
 from amin.harness.cli import main
-from amin.model import random_instance
 from optimal.bounds import LinearProgram, certified_lp_bound
 from optimal.bracket import bracket
 from optimal.colgen import _windows, column_generation, concurrency_families, fluid_prices, lagrangian
@@ -37,30 +36,10 @@ from optimal.schedules import (
     ruin_and_recreate,
     total_latency,
 )
+from tests.fixtures import tiny_instance as tiny
 
 SIX = Path(__file__).resolve().parents[1] / "amin" / "examples" / "six_identical.json"
 TRACES = ("azure-conv", "azure-code", "sharegpt-predicted", "mooncake-conv", "sharegpt-llama2")
-
-
-def tiny(
-    rng: random.Random,
-    n_max: int = 5,
-    capacity_max: int = 14,
-    output_max: int = 5,
-    arrival_max: int = 4,
-    duplicates: bool = False,
-) -> Instance:
-    """A tiny instance with arrivals and heterogeneous prompts, intervals [1, o] (optionally with repeated
-    requests): `amin.model.random_instance`, the one generator, with this file's sizes."""
-    return random_instance(
-        rng,
-        max_requests=n_max,
-        min_capacity=2,
-        max_capacity=capacity_max,
-        max_output=output_max,
-        max_arrival=arrival_max,
-        duplicates=0.5 if duplicates else 0.0,
-    )
 
 
 def every_lower_bound(inst: Instance, upper_starts: tuple[int, ...]) -> dict[str, int]:

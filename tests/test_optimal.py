@@ -14,7 +14,6 @@ from hypothesis import given, settings
 import optimal
 from amin import SCHEDULERS, Instance, Request, ScheduleError, check_schedule, load_instance, simulate
 from amin.harness.cli import main
-from amin.model import random_instance as draw_instance
 from optimal.bracket import best_known_schedule
 from optimal.combinatorial import mean_busy_time_bound
 from optimal.model import (
@@ -27,30 +26,10 @@ from optimal.model import (
     start_slack,
     total_latency,
 )
+from tests.fixtures import tiny_instance as random_instance
 from tests.strategies import instances
 
 SIX = Path(__file__).resolve().parents[1] / "amin" / "examples" / "six_identical.json"
-
-
-def random_instance(
-    rng: random.Random,
-    n_max: int = 5,
-    capacity_max: int = 14,
-    output_max: int = 5,
-    arrival_max: int = 4,
-    duplicates: bool = False,
-) -> Instance:
-    """A tiny instance with arrivals and heterogeneous prompts, intervals [1, o] (optionally with repeated
-    requests): `amin.model.random_instance`, the one generator, with this file's sizes."""
-    return draw_instance(
-        rng,
-        max_requests=n_max,
-        min_capacity=2,
-        max_capacity=capacity_max,
-        max_output=output_max,
-        max_arrival=arrival_max,
-        duplicates=0.5 if duplicates else 0.0,
-    )
 
 
 def test_six_identical_requests() -> None:

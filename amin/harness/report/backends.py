@@ -18,8 +18,6 @@ from amin.harness.report import cells as cells_module
 from amin.harness.report.grid import Cell
 from amin.harness.report.store import ResultStore
 
-CONNECT_SECONDS = 10  # how long to wait for a Dask scheduler before giving up
-
 
 @dataclass(frozen=True)
 class RunStats:
@@ -97,20 +95,11 @@ def _results(todo: Sequence[Cell], workers: int, dask: Any) -> Iterator[dict[str
 
 
 def _dask_results(todo: Sequence[Cell], workers: int, dask: Any) -> Iterator[dict[str, Any]]:
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import as_completed
 
-    own_client = own_cluster = None
-    if isinstance(dask, Client):
-        client = dask
-    elif dask == "local":
-        own_cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, dashboard_address=None)
-        client = own_client = Client(own_cluster)
-    else:
-        try:
-            client = own_client = Client(str(dask), timeout=CONNECT_SECONDS)
-        except (OSError, TimeoutError, ValueError) as e:  # an unreachable or malformed address
-            raise ValueError(f"cannot reach the Dask scheduler at {dask!r}: {str(e).splitlines()[0]}") from None
-    try:
+    from amin.harness.cluster import dask_client
+
+    with dask_client(dask, workers) as client:
         futures = client.map(safe_run_cell, [c.params() for c in todo], key=[f"amin-cell-{c.key}" for c in todo])
         try:
             for future in as_completed(futures):
@@ -118,8 +107,3 @@ def _dask_results(todo: Sequence[Cell], workers: int, dask: Any) -> Iterator[dic
         except BaseException:
             client.cancel(futures)
             raise
-    finally:
-        if own_client is not None:
-            own_client.close()
-        if own_cluster is not None:
-            own_cluster.close()

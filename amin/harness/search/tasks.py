@@ -50,25 +50,14 @@ def map_tasks(
 
 def _results(tasks: Sequence[dict[str, Any]], workers: int, dask: Any) -> Iterator[dict[str, Any]]:
     if dask is not None:
-        from distributed import Client, LocalCluster, as_completed
+        from distributed import as_completed
 
-        own_client = own_cluster = None
-        if isinstance(dask, Client):
-            client = dask
-        elif dask == "local":
-            own_cluster = LocalCluster(n_workers=max(1, workers), threads_per_worker=1, dashboard_address=None)
-            client = own_client = Client(own_cluster)
-        else:
-            client = own_client = Client(str(dask))
-        try:
+        from amin.harness.cluster import dask_client
+
+        with dask_client(dask, workers) as client:
             futures = client.map(run_task, list(tasks), pure=False)
             for future in as_completed(futures):
                 yield future.result()
-        finally:
-            if own_client is not None:
-                own_client.close()
-            if own_cluster is not None:
-                own_cluster.close()
     elif workers <= 1:
         for t in tasks:
             yield run_task(t)
