@@ -1,6 +1,6 @@
 """SPEC section 4's hindsight integer program stated literally, x[i][t] = 1 when request i starts at t, and solved
 with HiGHS through cvxpy at zero gap. Read it against SPEC line by line; `optimal/` builds the same program with
-sparse matrices and many refinements, and tests/test_examples.py checks that both find the same optimum.
+sparse matrices and many refinements, and tests/cover/test_examples.py checks that both find the same optimum.
 
 Run: python examples/hindsight_ip.py   (asserts status optimal and TEL 33 on SPEC's six identical requests)
 """

@@ -1,6 +1,6 @@
 """An upper bound on amax's competitive ratio in SPEC's model (claim C8), and the two inequalities it rests on.
 
-docs/search.md ("Amax from above") has the proof; tests/test_families.py checks each step on simulated
+docs/search.md ("Amax from above") has the proof; tests/quality/test_families.py checks each step on simulated
 instances. In the theorems' setting (arrivals 0, one prompt s, one interval [l, u], outputs in [l, u]):
 
 1. amax (every planned length u, no eviction) admits whenever fewer than k = floor(M / (s + u)) requests run,

@@ -2,7 +2,7 @@
 
 Each family is a frozen dataclass of its parameters: `shape()` builds it, and the `*_total_latency` methods give
 the total latency of the scheduler it attacks, of H-SF and (where a theorem gives it) of OPT in closed form.
-docs/search.md derives every formula; tests/test_families.py checks each against both engines.
+docs/search.md derives every formula; tests/quality/test_families.py checks each against both engines.
 """
 
 from __future__ import annotations

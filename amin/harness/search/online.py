@@ -112,7 +112,7 @@ def claims(examples: int, seed: int, out: Path = C5_COUNTEREXAMPLE) -> list[dict
         "worst_ratio": None,
         "evidence": [
             "python -m amin.harness.search.online",
-            "tests/test_properties.py::test_amin_never_reads_the_upper_bound",
+            "tests/cover/test_properties.py::test_amin_never_reads_the_upper_bound",
         ],
         "seeds": [seed],
         "seconds": time.perf_counter() - t0,

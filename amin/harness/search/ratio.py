@@ -78,7 +78,7 @@ def fast_exhaustive_opt(
     The one exhaustive optimum is `optimal.exhaustive` (one request at a time, every start). This second one is
     private to the search, and named for why it exists: branching on counts of identical requests makes it about
     ten times faster on the search's instances, which evaluate thousands of them in a loop. Every record a search
-    keeps is re-certified by the judge, and tests/test_search.py checks the two agree on random instances.
+    keeps is re-certified by the judge, and tests/cover/test_search.py checks the two agree on random instances.
     """
     reqs = instance.requests
     cap = instance.capacity

@@ -47,7 +47,7 @@ SUMMARY = Path("adversary") / "summary" / "adversary.json"
 REGIME_ALPHAS = (16, 64)
 
 
-# --- families at each alpha (closed forms only; tests/test_families.py ties them to the simulator) ---------
+# --- families at each alpha (closed forms only; tests/quality/test_families.py ties them to the simulator) ---------
 def family_table(alpha_inverses: tuple[int, ...], max_requests: int) -> list[dict[str, Any]]:
     rows = []
     for a in alpha_inverses:
@@ -148,7 +148,7 @@ def verdicts(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "order, amin/OPT -> alpha^-1/2 exactly), and s >= u-3, M = 2s+3 (F2: amin/H-SF -> (2/alpha)^1/2); it "
         "survives random ties in eviction (the seed means equal the index-tie worst) and in admission (under a "
         "uniformly random admission order F1's expected amin/OPT still tends to (1 + alpha^-1/2)/2, a power of "
-        "1/alpha; tests/test_families.py enumerates it)"
+        "1/alpha; tests/quality/test_families.py enumerates it)"
     )
     if rows:
         lo_a, hi_a = REGIME_ALPHAS
@@ -172,7 +172,7 @@ def verdicts(summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "growth_rows": grow,
         "consistent_rows": hold,
         "summary": (
-            "families with closed forms (tests/test_families.py) grow like a power of 1/alpha: F1 order, amin/OPT = amin/H-SF "
+            "families with closed forms (tests/quality/test_families.py) grow like a power of 1/alpha: F1 order, amin/OPT = amin/H-SF "
             f"-> alpha^-1/2 ({_series(fams, alphas, 'order_big', '.2f')} at n <= 20000); "
             f"F2 stagger amin/H-SF -> (2/alpha)^1/2 ({_series(fams, alphas, 'stagger_big', '.2f')}); "
             f"worst found amin/H-SF (index ties): {_series(amin, alphas, 'worst_value', '.3f')}"
@@ -253,7 +253,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
         "OPT is known (the list-scheduling theorem, or `optimal.solve` proved optimal), else [ratio to the best known schedule, "
         "ratio to a certified lower bound on OPT] (the upper end is an upper bound on the true ratio).",
         "",
-        "### Families with closed forms (docs/search.md derives them; tests/test_families.py checks them against both engines)",
+        "### Families with closed forms (docs/search.md derives them; tests/quality/test_families.py checks them against both engines)",
         "",
         "- **F1 order** (amin and amax alike): s >= p(u-1), M = p(s+u): no p+1 requests ever fit, any p do, so every scheduler "
         "is list scheduling on p machines; amin and amax serve the index order (the adversary's), H-SF and OPT shortest first. "
@@ -520,7 +520,7 @@ def claim_items(summary: dict[str, Any]) -> list[dict[str, Any]]:
         "evidence": [
             "reports/curves.md",
             "docs/search.md",
-            "tests/test_families.py",
+            "tests/quality/test_families.py",
             *files,
             "amin replay reports/adversary",
             summary["command"],

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from amin import Instance, Request
-
-from .fixtures import EXAMPLES
+from tests.fixtures import EXAMPLES
 
 
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)

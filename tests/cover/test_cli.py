@@ -9,8 +9,7 @@ import sys
 import pytest
 
 from amin.harness.cli import main
-
-from .fixtures import SIX_PATH as EXAMPLE
+from tests.fixtures import SIX_PATH as EXAMPLE
 
 
 def run_cli(capsys, *argv):

@@ -9,8 +9,7 @@ from hypothesis import given, settings
 from amin import load_instance, make_instance
 from amin.harness.search.online import progress_order_violation, upper_dependence
 from amin.harness.search.strategies import heterogeneous_instances
-
-from .fixtures import ROOT
+from tests.fixtures import ROOT
 
 C5_FILE = ROOT / "reports" / "counterexamples" / "c5_bound_evicts_more_progressed.json"
 

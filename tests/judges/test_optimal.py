@@ -29,7 +29,7 @@ from optimal.model import (
 from tests.fixtures import tiny_instance as random_instance
 from tests.strategies import instances
 
-SIX = Path(__file__).resolve().parents[1] / "amin" / "examples" / "six_identical.json"
+SIX = Path(__file__).resolve().parents[2] / "amin" / "examples" / "six_identical.json"
 
 
 def test_six_identical_requests() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from amin import Eviction, ScheduleError, check_schedule, make_instance, memory_profile
-
-from .fixtures import SIX
+from tests.fixtures import SIX
 
 
 def test_optimal_six_request_schedule_is_valid():

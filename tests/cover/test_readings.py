@@ -10,9 +10,8 @@ from hypothesis import strategies as st
 
 from amin import Instance, Request, ScheduleError, check_result, load_instance, make_instance, simulate
 from amin.rules import READINGS
-
-from .fixtures import ROOT, SIX
-from .strategies import instances
+from tests.fixtures import ROOT, SIX
+from tests.strategies import instances
 
 # The readings under which amin plans nothing for a request that outlived its planned end, so an admission can
 # overflow the next round (found by the checker; see test_three_readings_let_amin_exceed_the_capacity).

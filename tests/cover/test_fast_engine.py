@@ -16,8 +16,7 @@ from amin.engine import ENGINES, Simulation
 from amin.fast import simulate_fast, supports
 from amin.schedulers import SCHEDULERS, Amin, make_scheduler
 from amin.traces import load_trace
-
-from .strategies import SCHEDULER_OPTIONS, instances
+from tests.strategies import SCHEDULER_OPTIONS, instances
 
 
 def assert_identical(fast: Result, ref: Result) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .fixtures import ROOT
+from tests.fixtures import ROOT
 
 CORE = [
     "amin/__init__.py",

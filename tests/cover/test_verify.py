@@ -19,8 +19,7 @@ from amin import SCHEDULERS, make_instance, simulate
 from amin.harness.cli import main
 from amin.harness.isolation import Limits, PolicyProcess
 from amin.harness.verify import find_minimal, information_violation, judge_run, load_policy, replay, verify
-
-from .fixtures import ROOT
+from tests.fixtures import ROOT
 
 CORRECT = f"{ROOT}/examples/reserved_fcfs.py:ReservedFCFS"
 EAGER = f"{ROOT}/examples/broken_policy.py:EagerAdmission"

@@ -34,7 +34,7 @@ from amin.harness.search.regime import cell_geometry, renormalise, search_cell
 from amin.harness.search.scale import splice
 from amin.harness.search.tasks import map_tasks
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ADVERSARY = ROOT / "reports" / "adversary"
 TINY = replace(
     PROFILES["quick"],

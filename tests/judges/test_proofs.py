@@ -24,9 +24,8 @@ from proofs.encoding import Box
 from proofs.lemma import LEMMAS, check_base, check_lemma
 from proofs.mutants import MUTANTS, engine_scheduler
 from proofs.replay import engine_trace, first_violation
-
-from .fixtures import ROOT
-from .strategies import instances
+from tests.fixtures import ROOT
+from tests.strategies import instances
 
 CI_BOX = dict(requests=3, capacity=12, output=8, arrival=2)
 
@@ -346,7 +345,7 @@ def test_prove_reports_each_reading_as_a_condition(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     outcomes = json.loads(p.stdout)["readings"]["C2"]
     # Refined to g, a request that outlived its bound plans nothing, and amin overflows: Z3 finds it and the
-    # engine replays it (tests/test_readings.py has the hand-computed instance).
+    # engine replays it (tests/cover/test_readings.py has the hand-computed instance).
     assert outcomes["refine-g"].startswith("refuted (amin: overflow, replayed in the engine")
     assert outcomes["refine-doubling"].startswith("holds")
     assert outcomes["kv-blocks-16"] == "not encoded"

@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 
 from amin.harness.cli import main
-
-from .fixtures import SIX_PATH as SIX
+from tests.fixtures import SIX_PATH as SIX
 
 
 def _request(**kw: Any) -> dict[str, Any]:

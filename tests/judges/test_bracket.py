@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import resource
 import subprocess
 import sys
 import time
@@ -38,7 +37,7 @@ from optimal.schedules import (
 )
 from tests.fixtures import tiny_instance as tiny
 
-SIX = Path(__file__).resolve().parents[1] / "amin" / "examples" / "six_identical.json"
+SIX = Path(__file__).resolve().parents[2] / "amin" / "examples" / "six_identical.json"
 TRACES = ("azure-conv", "azure-code", "sharegpt-predicted", "mooncake-conv", "sharegpt-llama2")
 
 
@@ -286,15 +285,27 @@ def write_instance(path: Path, n: int, output: int, capacity: int) -> Path:
 
 
 def run_cli(*args: str) -> tuple[subprocess.CompletedProcess[str], float, int]:
-    """`python -m amin` in a child; returns the process, its wall time and its peak resident memory in bytes."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    clock = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "amin", *args], capture_output=True, text=True, timeout=600, check=False
-    )
-    wall = time.perf_counter() - clock
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return done, wall, 1024 * max(peak, before)
+    """`python -m amin` in a child; returns the process, its wall time and the child's own peak resident memory
+    in bytes (reported by the child itself: RUSAGE_CHILDREN in this process would be the largest of every child
+    the test session ever ran)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        rss = Path(d) / "maxrss"
+        code = (
+            "import atexit, resource, sys\n"
+            "peak = lambda: str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+            f"atexit.register(lambda: open({str(rss)!r}, 'w').write(peak()))\n"
+            "from amin.harness.cli import main\n"
+            "sys.exit(main(sys.argv[1:]))\n"
+        )
+        clock = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=600, check=False
+        )
+        wall = time.perf_counter() - clock
+        peak = int(rss.read_text()) if rss.exists() else 0
+    return done, wall, 1024 * peak
 
 
 @pytest.mark.parametrize("output", [10**7, 10**8])

@@ -13,8 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from amin import SCHEDULERS, check_result, simulate
-
-from .strategies import SCHEDULER_OPTIONS, instances
+from tests.strategies import SCHEDULER_OPTIONS, instances
 
 NAMES = st.sampled_from(sorted(SCHEDULERS))
 

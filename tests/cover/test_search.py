@@ -21,7 +21,7 @@ from amin.harness.search.strategies import DISTRIBUTIONS, FAMILIES, family_strat
 from amin.harness.search.targeted import search
 from tests.strategies import instances
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REPO_CORPUS = ROOT / "reports" / "corpus"
 
 

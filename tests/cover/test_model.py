@@ -9,8 +9,7 @@ from hypothesis import given
 
 from amin import InstanceError, Request, load_instance, save_instance
 from amin.model import instance_from_dict
-
-from .strategies import instances
+from tests.strategies import instances
 
 GOOD = {"format": "amin-instance/1", "capacity": 9, "requests": [{"prompt": 1, "output": 3, "lower": 1, "upper": 5}]}
 
