@@ -882,3 +882,27 @@ def test_a_kv_block_reading_skips_requests_whose_blocks_cannot_fit_alone() -> No
     simulate(kept, "amin", block_size=16)  # the kept instance runs under the reading
     with pytest.raises(cells_module.NotComputed, match="no request fits alone"):
         cells_module._fitting_blocks(Instance(40, (Request(38, 2, 1, 2),)), {}, 16)
+
+
+def test_opt_brackets_join_every_reading_that_keeps_the_model() -> None:
+    # OPT is a property of the instance in SPEC's model: a reading that only changes how schedulers decide (and
+    # our admit-by-area) shares the bound cell's bracket; prefill-round and kv-blocks-16 change the model.
+    def sim(reading: str) -> dict:
+        cell = Cell("sim", "azure-conv", 20, 0, 4123, "zero", "crude", "amin", reading=reading)
+        metrics = {"instance_hash": "h", "total_latency": 300, "capacity": 4123, "latency_quantiles": [1.0] * 21}
+        return {"params": cell.params(), "status": "ok", "metrics": metrics, "key": cell.key}
+
+    bound = Cell("bound", "azure-conv", 20, 0, 4123, "zero")
+    records = [sim(r) for r in ("spec", "admit-by-area", "skip-misfit", "prefill-round", "kv-blocks-16")]
+    records.append(
+        {
+            "params": bound.params(),
+            "status": "ok",
+            "key": bound.key,
+            "metrics": {"instance_hash": "h", "lower_bound": 100.0, "method": "area", "upper": 150},
+        }
+    )
+    joined = {r["reading"]: (r["ratio_ub"], r["ratio_lb"]) for r in sim_rows(records)}
+    for reading in ("spec", "admit-by-area", "skip-misfit"):
+        assert joined[reading] == (2.0, 3.0), reading
+    assert joined["prefill-round"] == (None, None) and joined["kv-blocks-16"] == (None, None)
